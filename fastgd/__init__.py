@@ -1,0 +1,14 @@
+"""fastgd: gradient descent at native speed, with the textbook's exact semantics.
+
+>>> import numpy as np, fastgd
+>>> res = fastgd.fit_linear(np.array([[1.0], [2.0], [3.0]]), np.array([2.0, 4.0, 6.0]))
+>>> round(float(res.w[0]), 4), round(res.b, 4)
+(1.9026, 0.2214)
+"""
+from . import reference
+from .errors import DivergenceError
+from .linear import fit_linear
+from .result import LinearResult, MinimizeResult
+
+__all__ = ["DivergenceError", "LinearResult", "MinimizeResult", "fit_linear", "reference"]
+__version__ = "0.1.0"

@@ -1,0 +1,175 @@
+"""Argument checks shared by the fast path and the reference: every error before any work.
+
+Each message names the argument, what was expected and what was given.
+"""
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+_KERNEL_DTYPES = (np.float32, np.float64)
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def real_number(value, name):
+    """Return ``value`` as a float; bools, complex and non-numbers raise ``TypeError``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    return float(value)
+
+
+def positive_lr(lr):
+    value = real_number(lr, "lr")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    return value
+
+
+def non_negative_tol(tol):
+    value = real_number(tol, "tol")
+    if not value >= 0:  # also catches NaN
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    return value
+
+
+def iteration_count(max_iter):
+    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, numbers.Integral):
+        raise TypeError(f"max_iter must be an integer, got {_describe(max_iter)}")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter!r}")
+    return int(max_iter)
+
+
+def flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_describe(value)}")
+    return bool(value)
+
+
+def real_array(value, name):
+    """``value`` as an ndarray of real numbers (a view where it already is one)."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def kernel_dtype(array):
+    """The float dtype fastgd computes in: float32 stays, float16 widens, the rest is float64."""
+    if array.dtype == np.float32 or array.dtype == np.float16:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def first_nonfinite(array):
+    """Index of the first NaN or infinity in ``array`` (0-, 1- or 2-D), or ``None``.
+
+    Scans a chunk of rows at a time, so no temporary as large as ``array`` is made.
+    """
+    grid = array.reshape(1, -1) if array.ndim < 2 else array  # a view for 0-D and 1-D
+    rows = max(1, (1 << 16) // max(1, grid.shape[1]))
+    for start in range(0, grid.shape[0], rows):
+        bad = np.argwhere(~np.isfinite(grid[start:start + rows]))
+        if bad.size:
+            row, column = int(bad[0, 0]) + start, int(bad[0, 1])
+            return ((row, column), (column,), ())[2 - array.ndim]
+    return None
+
+
+def check_finite(array, name):
+    if array.dtype.kind != "f":
+        return
+    where = first_nonfinite(array)
+    if where is not None:
+        raise ValueError(f"{name} must be finite, got {array[where]} at index {where}")
+
+
+@dataclass(frozen=True)
+class LinearProblem:
+    """A checked ``fit_linear`` call, in the shapes the solvers use.
+
+    ``X`` is (m, n) and ``Y`` is (m, k) in one float dtype, both views of the caller's arrays
+    where no conversion is needed; ``W0`` (n, k) and ``b0`` (k,) are fresh arrays the solvers
+    may update in place. ``vector_y`` records whether ``y`` was 1-D, for the result's shapes.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    W0: np.ndarray
+    b0: np.ndarray
+    vector_y: bool
+    lr: float
+    max_iter: int
+    tol: float
+    history: bool
+
+    def output(self, W, b):
+        """``(w, b)`` in the caller's shapes: (n,) and a float for a 1-D ``y``."""
+        if self.vector_y:
+            return W[:, 0].copy(), float(b[0])
+        return W, b
+
+
+def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, check_X_finite=True):
+    """Check every ``fit_linear`` argument and return a :class:`LinearProblem`.
+
+    ``check_X_finite=False`` leaves NaN/inf in ``X`` to be found by the kernel's first pass
+    (the fast path then calls :func:`check_finite` itself), saving one read of ``X``.
+    """
+    lr = positive_lr(lr)
+    max_iter = iteration_count(max_iter)
+    tol = non_negative_tol(tol)
+    history = flag(history, "history")
+
+    X = real_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (rows, features), got {X.ndim}-D with shape {X.shape}")
+    m, n = X.shape
+    if m == 0 or n == 0:
+        raise ValueError(f"X must have at least one row and one column, got shape {X.shape}")
+    dtype = kernel_dtype(X)
+    if X.dtype != dtype:
+        X = X.astype(dtype)  # ints, bools, float16 and longdouble: one unavoidable copy
+    if check_X_finite:
+        check_finite(X, "X")
+
+    y = real_array(y, "y")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (m,) or 2-D (m, k), got {y.ndim}-D with shape {y.shape}")
+    if y.shape[0] != m:
+        raise ValueError(f"y must have one row per row of X ({m}), got {y.shape[0]} (shape {y.shape})")
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError(f"y must have at least one column, got shape {y.shape}")
+    check_finite(y, "y")
+    vector_y = y.ndim == 1
+    Y = (y[:, None] if vector_y else y).astype(dtype, copy=False)
+    k = Y.shape[1]
+
+    W0 = np.zeros((n, k), dtype)
+    if w0 is not None:
+        w0 = real_array(w0, "w0")
+        expected = (n,) if vector_y else (n, k)
+        if w0.shape != expected:
+            raise ValueError(f"w0 must have shape {expected} to match X and y, got {w0.shape}")
+        check_finite(w0, "w0")
+        W0[...] = w0.reshape(n, k)
+    b_init = np.zeros(k, dtype)
+    if b0 is not None:
+        b0 = real_array(b0, "b0")
+        if b0.shape not in ((), (k,)) or (vector_y and b0.shape != ()):
+            expected = "a scalar" if vector_y else f"a scalar or shape ({k},)"
+            raise ValueError(f"b0 must be {expected} to match y, got shape {b0.shape}")
+        check_finite(b0, "b0")
+        b_init[...] = b0
+    return LinearProblem(X, Y, W0, b_init, vector_y, lr, max_iter, tol, history)

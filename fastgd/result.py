@@ -1,0 +1,110 @@
+"""Immutable result types shared by the fast path and the reference."""
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+def _frozen(value):
+    """Return ``value`` with arrays made read-only, so a result cannot be changed in place."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    return value
+
+
+def _format(value):
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=8, threshold=8, edgeitems=3):
+            return np.array2string(value, prefix=" " * 14)
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return repr(value)
+
+
+class _Result:
+    """Attribute access, equality by field and an aligned repr (as scipy's OptimizeResult)."""
+
+    def __post_init__(self):
+        for field in fields(self):
+            _frozen(getattr(self, field.name))
+
+    def __repr__(self):
+        width = max(len(field.name) for field in fields(self))
+        rows = [
+            f"{field.name.rjust(width)}: {_format(getattr(self, field.name))}"
+            for field in fields(self)
+        ]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(rows) + "\n)"
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class LinearResult(_Result):
+    """What ``fit_linear`` returns.
+
+    Attributes
+    ----------
+    w : ndarray
+        Weights, shape ``(n,)`` for a 1-D ``y`` or ``(n, k)`` for a 2-D ``y``, in X's float dtype.
+    b : float or ndarray
+        Bias: a Python float for a 1-D ``y``, an array of shape ``(k,)`` for a 2-D ``y``.
+    n_iter : int
+        Updates made.
+    converged : bool
+        Whether the gradient norm at the returned ``w, b`` is ``<= tol``.
+    loss : float
+        Cost ``J = 1/(2m) sum (X w + b - y)^2`` at the returned ``w, b``.
+    grad_norm : float
+        ``sqrt(|dw|^2 + |db|^2)`` at the returned ``w, b``.
+    history : ndarray or None
+        ``J`` before each update (length ``n_iter``) when asked for, else ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastgd
+    >>> res = fastgd.fit_linear(np.array([[1.0], [2.0], [3.0]]), np.array([2.0, 4.0, 6.0]))
+    >>> res.n_iter, res.converged
+    (1000, False)
+    >>> round(float(res.w[0]), 8), round(res.b, 8)
+    (1.90259238, 0.22143042)
+    """
+
+    w: np.ndarray
+    b: object
+    n_iter: int
+    converged: bool
+    loss: float
+    grad_norm: float
+    history: object = None
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class MinimizeResult(_Result):
+    """What ``minimize`` and ``maximize`` return.
+
+    Attributes
+    ----------
+    x : float or ndarray
+        The last iterate: a Python float for a scalar ``x0``, else a 1-D array.
+    nit : int
+        Updates made.
+    converged : bool
+        Whether the gradient norm at ``x`` is ``<= tol``.
+    grad_norm : float
+        ``|grad(x)|`` (scalar) or ``||grad(x)||_2`` (vector).
+    fun : ndarray or None
+        The objective at each iterate, ``x0`` first, when ``fun`` was given, else ``None``.
+    path : ndarray or None
+        The iterates, ``x0`` first, when asked for, else ``None``.
+
+    Examples
+    --------
+    >>> import fastgd
+    >>> fastgd.minimize(lambda t: 2 * t, 3.0, lr=0.3, max_iter=4, tol=0, path=True).path
+    array([3.    , 1.2   , 0.48  , 0.192 , 0.0768])
+    """
+
+    x: object
+    nit: int
+    converged: bool
+    grad_norm: float
+    fun: object = None
+    path: object = None

@@ -1,0 +1,82 @@
+"""Every bad input of the contract: the right exception and a message naming the argument."""
+import numpy as np
+import pytest
+
+import fastgd
+
+FITS = [fastgd.fit_linear, fastgd.reference.fit_linear]
+X_OK = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+Y_OK = np.array([1.0, 2.0, 3.0])
+
+BAD_CALLS = [
+    # (arguments, exception, message pattern)
+    (dict(X=np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 7.0]])), ValueError, r"X must be finite, got nan at index \(0, 1\)"),
+    (dict(X=np.array([[1.0, 2.0], [np.inf, 4.0], [5.0, 7.0]])), ValueError, r"X must be finite, got inf at index \(1, 0\)"),
+    (dict(y=np.array([1.0, np.nan, 3.0])), ValueError, r"y must be finite, got nan at index \(1,\)"),
+    (dict(X=np.array([1.0, 2.0, 3.0])), ValueError, r"X must be 2-D \(rows, features\), got 1-D"),
+    (dict(X=np.ones((3, 2, 1))), ValueError, r"X must be 2-D .* got 3-D"),
+    (dict(y=np.ones((3, 1, 1))), ValueError, r"y must be 1-D \(m,\) or 2-D \(m, k\), got 3-D"),
+    (dict(y=np.ones(4)), ValueError, r"y must have one row per row of X \(3\), got 4"),
+    (dict(X=np.empty((0, 2)), y=np.empty(0)), ValueError, r"X must have at least one row and one column, got shape \(0, 2\)"),
+    (dict(X=np.empty((3, 0))), ValueError, r"X must have at least one row and one column"),
+    (dict(y=np.empty((3, 0))), ValueError, r"y must have at least one column"),
+    (dict(X=X_OK.astype(complex)), TypeError, r"X must hold real numbers, got dtype complex128"),
+    (dict(X=[["a", "b"], ["c", "d"], ["e", "f"]]), TypeError, r"X must hold real numbers, got dtype <U1"),
+    (dict(X=np.array([[1, 2], [3, None], [5, 6]], dtype=object)), TypeError, r"X must hold real numbers, got dtype object"),
+    (dict(y=np.array([1, 2, 3], dtype=complex)), TypeError, r"y must hold real numbers"),
+    (dict(X=None), TypeError, r"X must be an array of real numbers, got None"),
+    (dict(X="1 2 3"), TypeError, r"X must be an array of real numbers"),
+    (dict(lr=0), ValueError, r"lr must be a finite number > 0, got 0"),
+    (dict(lr=-0.1), ValueError, r"lr must be a finite number > 0, got -0.1"),
+    (dict(lr=float("nan")), ValueError, r"lr must be a finite number > 0, got nan"),
+    (dict(lr=float("inf")), ValueError, r"lr must be a finite number > 0, got inf"),
+    (dict(lr="0.1"), TypeError, r"lr must be a real number, got '0.1' \(str\)"),
+    (dict(lr=True), TypeError, r"lr must be a real number, got True"),
+    (dict(lr=1j), TypeError, r"lr must be a real number"),
+    (dict(max_iter=-1), ValueError, r"max_iter must be >= 0, got -1"),
+    (dict(max_iter=10.0), TypeError, r"max_iter must be an integer, got 10.0 \(float\)"),
+    (dict(tol=-1e-9), ValueError, r"tol must be a number >= 0, got -1e-09"),
+    (dict(tol=float("nan")), ValueError, r"tol must be a number >= 0, got nan"),
+    (dict(w0=np.zeros(3)), ValueError, r"w0 must have shape \(2,\) to match X and y, got \(3,\)"),
+    (dict(w0=np.zeros((2, 1))), ValueError, r"w0 must have shape \(2,\) to match X and y, got \(2, 1\)"),
+    (dict(w0=[np.nan, 0.0]), ValueError, r"w0 must be finite"),
+    (dict(b0=np.zeros(2)), ValueError, r"b0 must be a scalar to match y, got shape \(2,\)"),
+    (dict(b0=np.inf), ValueError, r"b0 must be finite"),
+    (dict(b0="x"), TypeError, r"b0 must be an array of real numbers"),
+    (dict(history="yes"), TypeError, r"history must be True or False, got 'yes'"),
+]
+
+
+@pytest.mark.parametrize("fit", FITS)
+@pytest.mark.parametrize("bad,exception,pattern", BAD_CALLS)
+def test_bad_input_raises_before_any_work(fit, bad, exception, pattern):
+    arguments = dict(X=X_OK, y=Y_OK) | bad
+    X, y = arguments.pop("X"), arguments.pop("y")
+    with pytest.raises(exception, match=pattern):
+        fit(X, y, **arguments)
+
+
+@pytest.mark.parametrize("fit", FITS)
+def test_2d_y_warm_start_shapes(fit):
+    Y = np.ones((3, 2))
+    with pytest.raises(ValueError, match=r"w0 must have shape \(2, 2\) to match X and y, got \(2,\)"):
+        fit(X_OK, Y, w0=np.zeros(2))
+    with pytest.raises(ValueError, match=r"b0 must be a scalar or shape \(2,\) to match y, got shape \(3,\)"):
+        fit(X_OK, Y, b0=np.zeros(3))
+    res = fit(X_OK, Y, b0=0.5, max_iter=0)  # a scalar b0 starts every column
+    np.testing.assert_array_equal(res.b, [0.5, 0.5])
+
+
+@pytest.mark.parametrize("bad,exception,pattern", [
+    (0, ValueError, r"n_threads must be >= 1, got 0"),
+    (1.5, TypeError, r"n_threads must be a positive integer or None, got 1.5"),
+])
+def test_bad_thread_count(bad, exception, pattern):
+    with pytest.raises(exception, match=pattern):
+        fastgd.fit_linear(X_OK, Y_OK, n_threads=bad)
+
+
+def test_overflowing_data_is_divergence_not_nan():
+    X = np.full((3, 1), 1e300)
+    with pytest.raises(fastgd.DivergenceError, match="iteration 0"):
+        fastgd.fit_linear(X, np.ones(3), b0=1e300)

@@ -1,0 +1,64 @@
+"""Property tests: any shape, dtype and memory layout gives the reference's answer."""
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import fastgd
+
+ELEMENTS = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=32)
+
+
+@st.composite
+def problems(draw):
+    m = draw(st.integers(1, 70))
+    n = draw(st.integers(1, 6))
+    k = draw(st.sampled_from([None, 1, 3]))
+    dtype = draw(st.sampled_from([np.float64, np.float32, np.int32, np.bool_]))
+    base = draw(hnp.arrays(np.float64, (m, n), elements=ELEMENTS))
+    X = base.astype(dtype)
+    layout = draw(st.sampled_from(["C", "F", "strided", "reversed", "read-only"]))
+    if layout == "F":
+        X = np.asfortranarray(X)
+    elif layout == "strided":
+        big = np.zeros((2 * m, 2 * n), dtype)
+        big[1::2, ::2] = X
+        X = big[1::2, ::2]
+    elif layout == "reversed":
+        X = X[::-1, ::-1].copy()[::-1, ::-1]
+    elif layout == "read-only":
+        X.flags.writeable = False
+    y = draw(hnp.arrays(np.float64, (m,) if k is None else (m, k), elements=ELEMENTS))
+    return X, y
+
+
+def kernel_dtype(X):
+    return np.float32 if X.dtype == np.float32 else np.float64
+
+
+@given(problems(), st.integers(0, 30))
+def test_fast_matches_reference(problem, iters):
+    X, y = problem
+    # A step that is stable for any X: 1/L <= 1/trace of the Hessian.
+    lr = 1.0 / (1.0 + np.mean(np.sum(np.asarray(X, np.float64) ** 2, axis=1)))
+    fast = fastgd.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
+    ref = fastgd.reference.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
+    dtype = kernel_dtype(X)
+    assert fast.w.dtype == ref.w.dtype == dtype
+    assert fast.w.shape == ref.w.shape == (X.shape[1],) + y.shape[1:]
+    assert np.shape(fast.b) == np.shape(ref.b) == y.shape[1:]
+    assert fast.n_iter == ref.n_iter == iters
+    rtol = 1e-9 if dtype == np.float64 else 1e-3
+    scale = 1 + np.abs(ref.w).max() + np.abs(ref.b).max()
+    np.testing.assert_allclose(fast.w, ref.w, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(fast.b, ref.b, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(fast.history, ref.history, rtol=rtol, atol=rtol * (1 + ref.history.max(initial=0)))
+
+
+@given(problems())
+def test_inputs_untouched(problem):
+    X, y = problem
+    before = X.copy(), y.copy()
+    fastgd.fit_linear(X, y, lr=1e-3, max_iter=3)
+    np.testing.assert_array_equal(X, before[0])
+    np.testing.assert_array_equal(y, before[1])
