@@ -27,7 +27,7 @@ class DivergenceError(ArithmeticError):
     ...     fastgd.fit_linear(X, y, lr=1.0)
     ... except fastgd.DivergenceError as err:
     ...     print(err.iteration, round(err.stable_lr, 4))
-    1 0.1855
+    1 0.1803
     """
 
     def __init__(self, message, *, iteration, lr, stable_lr, w, b, loss):

@@ -23,8 +23,8 @@ def compute_gradient(X, y, w, b):
     >>> import numpy as np
     >>> X = np.array([[1.0], [2.0], [3.0]]); y = np.array([[2.0], [4.0], [6.0]])
     >>> dw, db, J = compute_gradient(X, y, np.zeros((1, 1)), np.zeros(1))
-    >>> dw.ravel(), db, J
-    (array([-9.33333333]), array([-4.]), 9.333333333333332)
+    >>> dw.ravel(), db, round(J, 10)
+    (array([-9.33333333]), array([-4.]), 9.3333333333)
     """
     m = X.shape[0]
     predictions = X @ w + b
