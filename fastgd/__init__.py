@@ -8,7 +8,11 @@
 from . import reference
 from .errors import DivergenceError
 from .linear import fit_linear
+from .optimize import maximize, minimize
 from .result import LinearResult, MinimizeResult
 
-__all__ = ["DivergenceError", "LinearResult", "MinimizeResult", "fit_linear", "reference"]
+__all__ = [
+    "DivergenceError", "LinearResult", "MinimizeResult", "fit_linear", "maximize", "minimize",
+    "reference",
+]
 __version__ = "0.1.0"

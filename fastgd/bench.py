@@ -8,13 +8,15 @@ drift, so only ratios are printed.
 import argparse
 import sys
 
+import numba
 import numpy as np
 
 from . import reference
 from ._kernels.floor import read_passes
 from .linear import fit_linear
+from .optimize import minimize
 from .timing import best_time
-from .workloads import LR, WORKLOADS, make_problem
+from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem
 
 
 def measure(workload, repeat=5):
@@ -44,6 +46,25 @@ def measure(workload, repeat=5):
     }
 
 
+def measure_descent(workload, repeat=5):
+    """``minimize`` with a jitted and with a plain Python gradient, against seed 001's loop."""
+    plain = workload.grad
+    jitted = numba.njit(plain)
+    options = dict(lr=workload.lr, tol=0.0, max_iter=workload.iterations)
+    t_ref = best_time(lambda: reference.minimize(plain, workload.x0, lr=workload.lr, eps=0.0,
+                                                 max_iter=workload.iterations), repeat=repeat)
+    t_jit = best_time(lambda: minimize(jitted, workload.x0, **options), repeat=repeat)
+    t_plain = best_time(lambda: minimize(plain, workload.x0, **options), repeat=repeat)
+    x_ref, _ = reference.minimize(plain, workload.x0, lr=workload.lr, eps=0.0, max_iter=workload.iterations)
+    return {
+        "workload": workload.name,
+        "iters": workload.iterations,
+        "reference/jitted grad": t_ref / t_jit,
+        "reference/plain grad": t_ref / t_plain,
+        "max |dx|": float(np.max(np.abs(minimize(jitted, workload.x0, **options).x - x_ref))),
+    }
+
+
 def format_table(rows):
     """Rows of dicts as an aligned text table (floats as 3 significant digits)."""
     def cell(value):
@@ -69,6 +90,8 @@ def main(argv=None):
     parser.add_argument("workloads", nargs="*", default=list(WORKLOADS),
                         help=f"workloads to run (default: all of {', '.join(WORKLOADS)})")
     parser.add_argument("--repeat", type=int, default=5, help="timing repeats, best taken (default 5)")
+    parser.add_argument("--no-descent", dest="descent", action="store_false",
+                        help="skip the minimize workloads")
     args = parser.parse_args(argv)
     unknown = [name for name in args.workloads if name not in WORKLOADS]
     if unknown:
@@ -77,7 +100,12 @@ def main(argv=None):
     for name in args.workloads:
         rows.append(measure(WORKLOADS[name], args.repeat))
         print(f"measured {name}", file=sys.stderr, flush=True)
+    print("fit_linear against the numpy reference and the floor\n")
     print(format_table(rows))
+    if args.descent:
+        rows = [measure_descent(w, args.repeat) for w in DESCENT_WORKLOADS.values()]
+        print("\nminimize against seed 001's plain Python loop\n")
+        print(format_table(rows))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from . import reference
 from .data import load_problem
 from .errors import DivergenceError
 from .linear import fit_linear
+from .optimize import maximize, minimize
 from .workloads import random_problem
 
 SEED_X = [[1], [2], [3]]
@@ -51,8 +52,41 @@ def compare(args):
         print("  ".join(cell.rjust(w) for cell, w in zip(row, width)))
 
 
+def _start(text):
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--x0 must be a number or numbers separated by commas, got {text!r}") from None
+    return values[0] if len(values) == 1 else np.array(values)
+
+
+def optimise(args):
+    solve = maximize if args.command == "maximize" else minimize
+    res = solve(args.expression, _start(args.x0), lr=args.lr, tol=args.tol,
+                max_iter=args.max_iter, path=args.path)
+    where = "maximiser" if args.command == "maximize" else "minimiser"
+    x = res.x if isinstance(res.x, float) else np.array2string(res.x, precision=10)
+    print(f"{where}: x = {x if isinstance(x, str) else f'{x:.10g}'}")
+    print(f"objective: {res.fun[-1]:.10g}")
+    print(f"iterations: {res.nit} ({'converged' if res.converged else 'not converged'}, "
+          f"|grad| = {res.grad_norm:.3g}, tol = {args.tol:g})")
+    if args.path:
+        print("path:")
+        for i, (point, value) in enumerate(zip(res.path, res.fun)):
+            point = f"{point:.10g}" if np.ndim(point) == 0 else np.array2string(point, precision=10)
+            print(f"  {i:>5}  x = {point}  f = {value:.10g}")
+
+
 def demo(args):
-    print("Seed 002: linear regression by batch gradient descent, fitting y = 2x from")
+    print("Seed 000: gradient descent on J(theta) = theta^2, gradient 2 theta, theta = 3, alpha = 0.3:")
+    walk = minimize(lambda t: 2 * t, 3.0, lr=0.3, tol=0, max_iter=4, path=True).path
+    print("  " + " -> ".join(f"{t:.4g}" for t in walk))
+    print("\nSeed 001: descent on x^2 + 2x + 3 until |grad| <= eps = 1e-6, from x = 5, lr = 0.1:")
+    res = minimize(lambda x: 2 * x + 2, 5.0, lr=0.1, tol=1e-6, fun=lambda x: x * x + 2 * x + 3)
+    print(f"  x = {res.x:.8f} after {res.nit} updates (the minimum is at -1, f = {res.fun[-1]:.8f})")
+    res = maximize(lambda x: -2 * x + 2, 5.0, lr=0.1, tol=1e-6)
+    print(f"  ascent on -x^2 + 2x: x = {res.x:.8f} after {res.nit} updates (the maximum is at 1)")
+    print("\nSeed 002: linear regression by batch gradient descent, fitting y = 2x from")
     print("X = [[1], [2], [3]], y = [2, 4, 6], w = b = 0, alpha = 0.01, 1000 iterations:")
     for name, fit in (("reference", reference.fit_linear), ("fastgd   ", fit_linear)):
         res = fit(SEED_X, SEED_Y)
@@ -84,6 +118,20 @@ def build_parser():
                    help="y's column in a --data table: a header name or an index (default: last)")
     p.set_defaults(run=compare)
 
+    for name, verb in (("minimize", "descent"), ("maximize", "ascent")):
+        p = commands.add_parser(
+            name, help=f"gradient {verb} on an expression, its gradient derived symbolically",
+            description=f"Gradient {verb} on EXPRESSION (a formula in x, or in several variables "
+                        "taken in alphabetical order), its gradient derived by SymPy and compiled. "
+                        "Needs fastgd[symbolic].")
+        p.add_argument("expression", metavar="EXPRESSION", help='the objective, e.g. "x**2 + 2*x + 3"')
+        p.add_argument("--x0", required=True, help="the start: a number, or numbers separated by commas")
+        p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+        p.add_argument("--tol", type=float, default=1e-6, help="stop when |grad| <= tol (default 1e-6)")
+        p.add_argument("--max-iter", type=int, default=10_000, help="most updates (default 10000)")
+        p.add_argument("--path", action="store_true", help="print every iterate and its objective")
+        p.set_defaults(run=optimise)
+
     p = commands.add_parser("demo", help="the source documents' worked examples",
                             description="Print the seeds' worked examples, computed by fastgd.")
     p.set_defaults(run=demo)
@@ -95,7 +143,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, TypeError, OSError, DivergenceError) as err:
+    except (ValueError, TypeError, OSError, ImportError, DivergenceError) as err:
         print(f"fastgd {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -12,7 +12,7 @@ from ._divergence import BLOWUP, linear_divergence
 from ._validate import linear_problem
 from .result import LinearResult
 
-__all__ = ["compute_gradient", "fit_linear"]
+__all__ = ["compute_gradient", "fit_linear", "minimize"]
 
 
 def compute_gradient(X, y, w, b):
@@ -76,3 +76,25 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         grad_norm=grad_norm,
         history=np.array(losses, dtype=np.float64) if problem.history else None,
     )
+
+
+def minimize(grad, init, *, lr=0.1, eps=1e-6, max_iter=10_000):
+    """Seed 001's loop, in plain Python: ``while norm(grad) > eps: var = var - lr * grad``.
+
+    The baseline of ``fastgd.minimize``'s benchmarks; returns ``(var, updates)``. Bounded by
+    ``max_iter`` so that nothing hangs, and unchecked: it is the textbook, not the product.
+
+    Examples
+    --------
+    >>> minimize(lambda t: 2 * t, 3.0, lr=0.3, eps=0.1)
+    (0.0768..., 4)
+    """
+    norm = abs if np.ndim(init) == 0 else np.linalg.norm
+    var = init
+    grad_value = grad(var)
+    updates = 0
+    while norm(grad_value) > eps and updates < max_iter:
+        var = var - lr * grad_value
+        grad_value = grad(var)
+        updates += 1
+    return var, updates

@@ -96,6 +96,8 @@ def test_bench_report_runs(capsys):
     from fastgd.bench import main as bench_main
     bench_main(["W1", "W2", "--repeat", "1"])
     lines = capsys.readouterr().out.splitlines()
-    assert "reference/fast" in lines[0] and "floor/fast" in lines[0]
-    assert lines[2].startswith("W1 seed") and lines[3].startswith("W2 small")
-    assert float(lines[2].split()[-1]) == 0.0  # W1 agrees with the reference to the last bit
+    assert "reference/fast" in lines[2] and "floor/fast" in lines[2]
+    assert lines[4].startswith("W1 seed") and lines[5].startswith("W2 small")
+    assert float(lines[4].split()[-1]) == 0.0  # W1 agrees with the reference to the last bit
+    assert "reference/jitted grad" in lines[9] and lines[11].startswith("theta2")
+    assert float(lines[12].split()[-1]) < 1e-15  # quad100 agrees with the seed loop

@@ -1,0 +1,208 @@
+"""``minimize`` and ``maximize``: seeds 000 and 001 as a compiled general optimiser."""
+import numbers
+import weakref
+
+import numba
+import numpy as np
+from numba.core.errors import NumbaError
+from numba.core.registry import CPUDispatcher
+
+from . import symbolic
+from ._kernels import descent
+from ._validate import flag, iteration_count, non_negative_tol, positive_lr, real_array
+from .errors import DivergenceError
+from .result import MinimizeResult
+
+__all__ = ["maximize", "minimize"]
+
+#: A gradient norm above this many times ``1 + norm(grad(x0))`` has grown without bound.
+GROWTH = 1e12
+
+_compiled = weakref.WeakKeyDictionary()  # plain function -> its numba dispatcher, or None
+
+
+def _jitted(fn):
+    """``fn`` as a numba dispatcher, compiled once per function; ``None`` if numba cannot."""
+    if isinstance(fn, CPUDispatcher):
+        return fn
+    try:
+        return _compiled[fn]
+    except (KeyError, TypeError):
+        pass
+    try:
+        dispatcher = numba.njit(fn)
+    except (NumbaError, TypeError, ValueError):
+        dispatcher = None
+    try:
+        _compiled[fn] = dispatcher
+    except TypeError:  # not weak-referenceable: compile every call
+        pass
+    return dispatcher
+
+
+def _start(x0):
+    """``x0`` as a float (scalar start) or a fresh float64 1-D array."""
+    if isinstance(x0, (bool, np.bool_)):
+        raise TypeError(f"x0 must be a real number or a 1-D array of them, got {x0!r}")
+    if isinstance(x0, numbers.Real):
+        x = float(x0)
+        if not np.isfinite(x):
+            raise ValueError(f"x0 must be finite, got {x0!r}")
+        return x
+    array = real_array(x0, "x0")
+    if array.ndim == 0:
+        return _start(float(array))
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"x0 must be a number or a non-empty 1-D array, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"x0 must be finite, got {array}")
+    return array.astype(np.float64)
+
+
+def _checked_gradient(grad, x, where="x0"):
+    """``grad(x)``, checked to be shaped like ``x`` and finite; as a float or float64 array."""
+    g = grad(x)
+    if isinstance(x, float):
+        if isinstance(g, (bool, np.bool_)) or not isinstance(g, (numbers.Real, np.ndarray)) or np.ndim(g) != 0:
+            raise TypeError(f"grad must return a real number for a scalar x0, got {g!r}")
+        g = float(g)
+    else:
+        if not isinstance(g, np.ndarray) or g.dtype.kind not in "iuf":
+            raise TypeError(f"grad must return a real array shaped like x0 {x.shape}, got {g!r}")
+        if g.shape != x.shape:
+            raise ValueError(f"grad must return an array of shape {x.shape} like x0, got shape {g.shape}")
+        g = g.astype(np.float64)
+    if not np.all(np.isfinite(g)):
+        raise ValueError(f"grad({where}) must be finite, got {g}")
+    return g
+
+
+def _stable_lr(grad, x0, g0, step):
+    """1/L, L the gradient's change over the first step: exact for a quadratic."""
+    x1 = x0 - step * g0
+    with np.errstate(all="ignore"):
+        change, distance = descent.norm(np.subtract(grad(x1), g0)), descent.norm(np.subtract(x1, x0))
+    if distance > 0 and 0 < change < np.inf:
+        return distance / change
+    return None
+
+
+def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
+    lr = positive_lr(lr)
+    tol = non_negative_tol(tol)
+    max_iter = iteration_count(max_iter)
+    path = flag(path, "path")
+    if fun is not None and not callable(fun):
+        raise TypeError(f"fun must be callable or None, got {fun!r}")
+    x = _start(x0)
+    if symbolic.is_expression(grad):
+        derived = symbolic.derive(grad)
+        expected = 1 if isinstance(x, float) else x.size
+        if len(derived.variables) != expected:
+            raise ValueError(f"x0 must give one value per variable {derived.variables}, "
+                             f"got {expected}")
+        grad, fun = derived.gradient, fun or derived.objective
+    elif not callable(grad):
+        raise TypeError(f"grad must be callable (or an expression), got {grad!r}")
+
+    g = _checked_gradient(grad, x)
+    step = sign * lr
+    record = path or fun is not None
+    compiled = _jitted(grad)
+    run = None
+    if compiled is not None:
+        try:
+            run = descent.compiled_loop(compiled, x, g, step, tol, max_iter, GROWTH, record)
+        except NumbaError:
+            _compiled[grad] = None  # numba cannot: from now on, Python for this function
+    if run is None:
+        run = descent.loop(grad, x, g, step, tol, max_iter, GROWTH, record)
+    status, x_final, grad_norm, nit, last, trail = run
+
+    if status != descent.OK:
+        stable = _stable_lr(grad, x, g, step)
+        what = "stopped being finite" if status == descent.NONFINITE else f"grew to {grad_norm:.6g}"
+        advice = (f"a stable learning rate near x0 is about {stable:.6g} (1/L, L the change of the "
+                  "gradient over the first step)" if stable else "try a smaller lr")
+        last = float(last) if isinstance(x, float) else np.array(last)
+        raise DivergenceError(
+            f"{name} diverged at iteration {nit}: the gradient norm {what} with lr={lr:g}; {advice}",
+            iteration=int(nit), lr=lr, stable_lr=stable, w=last, b=None, loss=float(grad_norm))
+    values = None
+    if fun is not None:
+        values = np.array([float(fun(float(point) if isinstance(x, float) else point))
+                           for point in trail], dtype=np.float64)
+    return MinimizeResult(
+        x=float(x_final) if isinstance(x, float) else np.array(x_final),
+        nit=int(nit),
+        converged=bool(grad_norm <= tol),
+        grad_norm=float(grad_norm),
+        fun=values,
+        path=np.array(trail) if path else None,
+    )
+
+
+def minimize(grad, x0, *, lr=0.1, tol=1e-6, max_iter=10_000, fun=None, path=False):
+    """Gradient descent ``x <- x - lr * grad(x)`` until ``|grad| <= tol`` (seeds 000 and 001).
+
+    Parameters
+    ----------
+    grad : callable, str or SymPy expression
+        The gradient: ``grad(x)`` returns a float for a scalar ``x``, else an array shaped like
+        ``x``. A ``numba.njit`` function runs the whole loop compiled; a plain Python function is
+        compiled for you when numba can (once per function object), and otherwise runs in the
+        same loop in Python with identical results. A string such as ``"x**2 + 2*x + 3"`` or a
+        SymPy expression is the *objective*: its gradient is derived and compiled (needs
+        ``fastgd[symbolic]``); with several variables, ``x`` lists them in alphabetical order and
+        the objective's values are recorded in ``fun``.
+    x0 : float or 1-D array_like
+        The start. A scalar gives a Python float ``x``.
+    lr : float, default 0.1
+        Learning rate, > 0.
+    tol : float, default 1e-6
+        Stop when ``|grad|`` (scalar) or ``||grad||_2`` (vector) is ``<= tol``.
+    max_iter : int, default 10000
+        Most updates.
+    fun : callable, optional
+        The objective, recorded at each iterate (``x0`` first).
+    path : bool, default False
+        Return the iterates, ``x0`` first.
+
+    Returns
+    -------
+    MinimizeResult
+        ``x``, ``nit`` (updates), ``converged``, ``grad_norm``, ``fun``, ``path``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad arguments, or a gradient of the wrong type or shape, before any update.
+    DivergenceError
+        The iterate or gradient stopped being finite, or the gradient norm grew past
+        ``1e12 * (1 + |grad(x0)|)``.
+
+    Examples
+    --------
+    Seed 000's walk on J(theta) = theta**2, and seed 001's polynomial:
+
+    >>> import fastgd
+    >>> fastgd.minimize(lambda t: 2 * t, 3.0, lr=0.3, max_iter=4, tol=0, path=True).path
+    array([3.    , 1.2   , 0.48  , 0.192 , 0.0768])
+    >>> round(fastgd.minimize("x**2 + 2*x + 3", 5.0).x, 5)
+    -1.0
+    """
+    return _descend("minimize", grad, x0, 1.0, lr, tol, max_iter, fun, path)
+
+
+def maximize(grad, x0, *, lr=0.1, tol=1e-6, max_iter=10_000, fun=None, path=False):
+    """Gradient ascent ``x <- x + lr * grad(x)`` until ``|grad| <= tol``; as :func:`minimize`.
+
+    Examples
+    --------
+    >>> import fastgd
+    >>> round(fastgd.maximize(lambda x: -2 * (x - 4), 0.0).x, 5)
+    4.0
+    >>> fastgd.maximize("-x**2 - y**2 + 2*y", [3.0, 3.0]).x.round(5)
+    array([0., 1.])
+    """
+    return _descend("maximize", grad, x0, -1.0, lr, tol, max_iter, fun, path)

@@ -1,0 +1,225 @@
+"""minimize / maximize: the seeds exactly, compiled and Python paths alike, errors, divergence."""
+import subprocess
+import sys
+
+import numba
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import optimize, reference
+
+
+def python_only(t):
+    """A gradient numba cannot compile (it calls into a Python object)."""
+    return float(2 * t) + len({}) if isinstance(t, float) else 2 * t
+
+
+# ---- the seeds -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("grad", [lambda t: 2 * t, numba.njit(lambda t: 2 * t), python_only],
+                         ids=["plain", "jitted", "python-only"])
+def test_seed_000_walk(grad):
+    res = fastgd.minimize(grad, 3.0, lr=0.3, max_iter=4, tol=0, path=True)
+    textbook = [3.0]
+    for _ in range(4):
+        textbook.append(textbook[-1] - 0.3 * (2 * textbook[-1]))  # theta - alpha * 2 theta
+    np.testing.assert_array_equal(res.path, textbook)
+    np.testing.assert_allclose(res.path, [3, 1.2, 0.48, 0.192, 0.0768], rtol=1e-14)
+    assert res.nit == 4 and not res.converged
+    assert isinstance(res.x, float) and res.x == res.path[-1]
+
+
+def test_seed_001_polynomial_minimum_at_minus_one():
+    res = fastgd.minimize(lambda x: 2 * x + 2, 5.0, lr=0.1, tol=1e-6)
+    assert res.converged and res.x == pytest.approx(-1, abs=1e-6)
+    assert res.grad_norm <= 1e-6
+
+
+def test_seed_001_symbolic_from_string_and_sympy():
+    sympy = pytest.importorskip("sympy")
+    x = sympy.Symbol("x")
+    for expression in ("x**2 + 2*x + 3", x**2 + 2 * x + 3):
+        res = fastgd.minimize(expression, 5.0, lr=0.1)
+        assert res.x == pytest.approx(-1, abs=1e-6)
+        assert res.fun[0] == 38.0 and res.fun[-1] == pytest.approx(2.0, abs=1e-12)
+
+
+def test_nit_counts_updates_as_the_seed_loop_does():
+    for tol in (1e-1, 1e-3, 1e-6, 0.0):
+        res = fastgd.minimize(lambda t: 2 * t, 3.0, lr=0.3, tol=tol, max_iter=500)
+        var, updates = reference.minimize(lambda t: 2 * t, 3.0, lr=0.3, eps=tol, max_iter=500)
+        assert res.nit == updates and res.x == var
+
+
+def test_vector_descent_matches_the_seed_loop_exactly():
+    D = np.linspace(1, 10, 100)
+    grad = lambda x: 2 * D * x  # noqa: E731
+    x0 = np.ones(100)
+    res = fastgd.minimize(grad, x0, lr=0.04, tol=1e-8, max_iter=100_000)
+    var, updates = reference.minimize(grad, x0, lr=0.04, eps=1e-8, max_iter=100_000)
+    assert res.nit == updates
+    np.testing.assert_allclose(res.x, var, rtol=0, atol=1e-15)
+    assert res.converged and np.linalg.norm(res.x) < 1e-8
+    np.testing.assert_array_equal(x0, 1)  # x0 untouched
+
+
+def test_compiled_and_python_paths_give_identical_results():
+    D = np.linspace(1, 3, 7)
+    jitted = fastgd.minimize(numba.njit(lambda x: 2 * D * x - 1), np.ones(7), lr=0.1, path=True)
+    plain = optimize.descent.loop(lambda x: 2 * D * x - 1, np.ones(7), 2 * D - 1, 0.1, 1e-6,
+                                  10_000, optimize.GROWTH, True)
+    assert jitted.nit == plain[3]
+    np.testing.assert_array_equal(jitted.x, plain[1])
+    np.testing.assert_array_equal(jitted.path, plain[5])
+
+
+def test_python_only_gradient_runs_the_python_loop():
+    res = fastgd.minimize(python_only, 3.0, lr=0.3, tol=1e-9)
+    assert res.converged and abs(res.x) < 1e-9
+    assert optimize._compiled[python_only] is None  # remembered: numba is not tried again
+
+
+def test_same_function_is_not_recompiled():
+    def grad(x):
+        return 4 * x - 4
+    fastgd.minimize(grad, 0.0)
+    dispatcher = optimize._compiled[grad]
+    assert len(dispatcher.signatures) == 1
+    fastgd.minimize(grad, 10.0, lr=0.2)
+    assert optimize._compiled[grad] is dispatcher and len(dispatcher.signatures) == 1
+    assert len(optimize.descent.compiled_loop.signatures) == len(set(optimize.descent.compiled_loop.signatures))
+
+
+def test_path_and_fun_grow_past_the_first_buffer():
+    res = fastgd.minimize(lambda t: 2 * t, 3.0, lr=0.001, tol=0, max_iter=1000, path=True,
+                          fun=lambda t: t * t)
+    assert res.path.shape == (1001,) and res.fun.shape == (1001,)
+    np.testing.assert_array_equal(res.fun, res.path**2)
+    assert res.path[0] == 3.0 and res.path[-1] == res.x
+
+
+def test_maximize_is_the_mirror_image():
+    up = fastgd.maximize(lambda x: -(2 * x + 2), 5.0, lr=0.1, path=True)
+    down = fastgd.minimize(lambda x: 2 * x + 2, 5.0, lr=0.1, path=True)
+    np.testing.assert_array_equal(up.path, down.path)
+    assert up.nit == down.nit
+
+
+def test_several_variables_symbolic():
+    res = fastgd.minimize("(a - 1)**2 + 10*(b + 2)**2 + sin(c)**2", [0.0, 0.0, 0.5], lr=0.04)
+    np.testing.assert_allclose(res.x, [1, -2, 0], atol=1e-6)
+    with pytest.raises(ValueError, match=r"x0 must give one value per variable \('a', 'b'\), got 3"):
+        fastgd.minimize("a**2 + b**2", [1.0, 2.0, 3.0])
+
+
+def test_symbolic_bad_expression():
+    with pytest.raises(ValueError, match="grad: cannot read"):
+        fastgd.minimize("x**2 +* 3", 1.0)
+    with pytest.raises(ValueError, match="has no variable"):
+        fastgd.minimize("3 + 4", 1.0)
+
+
+def test_missing_sympy_names_the_extra():
+    code = ("import sys; sys.modules['sympy'] = None\n"
+            "import fastgd\n"
+            "try:\n    fastgd.minimize('x**2', 1.0)\n"
+            "except ImportError as err:\n    print(err)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "pip install 'fastgd[symbolic]'" in out.stdout, out.stderr
+
+
+# ---- divergence --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("grad", [lambda t: 2 * t, python_only], ids=["compiled", "python"])
+def test_overshooting_lr_raises(grad):
+    with pytest.raises(fastgd.DivergenceError, match=r"minimize diverged at iteration \d+: the gradient "
+                       r"norm grew to .* with lr=1.5; a stable learning rate near x0 is about 0.5 ") as caught:
+        fastgd.minimize(grad, 3.0, lr=1.5)
+    err = caught.value
+    assert err.stable_lr == pytest.approx(0.5) and np.isfinite(err.w) and err.iteration < 100
+
+
+def test_non_finite_gradient_raises():
+    with pytest.raises(fastgd.DivergenceError, match="stopped being finite"):
+        fastgd.minimize(lambda x: np.log(x), 0.5, lr=5.0)  # 0.5, 3.97, -2.9: log is NaN
+
+
+def test_oscillation_is_bounded_by_max_iter():
+    res = fastgd.minimize(lambda t: 2 * t, 3.0, lr=1.0, max_iter=1000)  # theta <- -theta forever
+    assert res.nit == 1000 and not res.converged and abs(res.x) == 3.0
+
+
+# ---- errors ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs,exception,pattern", [
+    (dict(grad=42), TypeError, r"grad must be callable \(or an expression\), got 42"),
+    (dict(grad=lambda x: "a"), TypeError, r"grad must return a real number for a scalar x0, got 'a'"),
+    (dict(grad=lambda x: np.ones(2)), TypeError, r"grad must return a real number for a scalar x0"),
+    (dict(grad=lambda x: complex(x)), TypeError, r"grad must return a real number"),
+    (dict(grad=lambda x: float("nan")), ValueError, r"grad\(x0\) must be finite, got nan"),
+    (dict(x0=np.ones(3), grad=lambda x: np.ones(2)), ValueError,
+     r"grad must return an array of shape \(3,\) like x0, got shape \(2,\)"),
+    (dict(x0=np.ones(3), grad=lambda x: 1.0), TypeError, r"grad must return a real array shaped like x0"),
+    (dict(lr=0), ValueError, r"lr must be a finite number > 0, got 0"),
+    (dict(lr=-1), ValueError, r"lr must be a finite number > 0"),
+    (dict(tol=-1), ValueError, r"tol must be a number >= 0, got -1"),
+    (dict(max_iter=-5), ValueError, r"max_iter must be >= 0, got -5"),
+    (dict(max_iter=2.5), TypeError, r"max_iter must be an integer"),
+    (dict(x0="abc"), TypeError, r"x0 must be an array of real numbers"),
+    (dict(x0=1 + 2j), TypeError, r"x0 must hold real numbers, got dtype complex128"),
+    (dict(x0=True), TypeError, r"x0 must be a real number or a 1-D array of them, got True"),
+    (dict(x0=float("inf")), ValueError, r"x0 must be finite, got inf"),
+    (dict(x0=[1.0, np.nan]), ValueError, r"x0 must be finite"),
+    (dict(x0=np.ones((2, 2))), ValueError, r"x0 must be a number or a non-empty 1-D array, got shape \(2, 2\)"),
+    (dict(x0=[]), ValueError, r"x0 must be a number or a non-empty 1-D array, got shape \(0,\)"),
+    (dict(fun=3), TypeError, r"fun must be callable or None, got 3"),
+    (dict(path="yes"), TypeError, r"path must be True or False"),
+])
+@pytest.mark.parametrize("solver", [fastgd.minimize, fastgd.maximize])
+def test_bad_arguments(solver, kwargs, exception, pattern):
+    arguments = dict(grad=lambda t: 2 * t, x0=1.0) | kwargs
+    with pytest.raises(exception, match=pattern):
+        solver(arguments.pop("grad"), arguments.pop("x0"), **arguments)
+
+
+# ---- command line ------------------------------------------------------------------------
+
+def test_cli_minimize_with_path(capsys):
+    from fastgd.cli import main
+    assert main(["minimize", "x**2", "--x0", "3", "--lr", "0.3", "--tol", "0.1", "--path"]) == 0
+    out = capsys.readouterr().out
+    assert "minimiser: x = 0.03072" in out and "iterations: 5 (converged" in out
+    assert "    1  x = 1.2  f = 1.44" in out and "    4  x = 0.0768" in out
+
+
+def test_cli_minimize_seed_001(capsys):
+    from fastgd.cli import main
+    assert main(["minimize", "x**2 + 2*x + 3", "--x0", "5", "--lr", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "minimiser: x = -0.99999959" in out and "objective: 2" in out
+
+
+def test_cli_maximize_two_variables(capsys):
+    from fastgd.cli import main
+    assert main(["maximize", "-(x-1)**2 - (y+2)**2", "--x0", "0,0"]) == 0
+    assert "maximiser: x = [ 0.9999997943 -1.9999995886]" in capsys.readouterr().out
+
+
+def test_cli_demo_shows_all_seeds(capsys):
+    from fastgd.cli import main
+    main(["demo"])
+    out = capsys.readouterr().out
+    assert "3 -> 1.2 -> 0.48 -> 0.192 -> 0.0768" in out
+    assert "x = -0.99999960 after 74 updates" in out
+    assert "w = 1.90259238  b = 0.22143042" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["minimize", "x**2", "--x0", "3", "--lr", "1.5"], "minimize diverged at iteration"),
+    (["minimize", "x**2", "--x0", "a"], "--x0 must be a number or numbers separated by commas"),
+    (["minimize", "x**2 +* 1", "--x0", "1"], "grad: cannot read"),
+])
+def test_cli_minimize_errors(args, message):
+    out = subprocess.run([sys.executable, "-m", "fastgd", *args], capture_output=True, text=True)
+    assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr
