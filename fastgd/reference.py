@@ -86,7 +86,7 @@ def minimize(grad, init, *, lr=0.1, eps=1e-6, max_iter=10_000):
 
     Examples
     --------
-    >>> minimize(lambda t: 2 * t, 3.0, lr=0.3, eps=0.1)
+    >>> minimize(lambda t: 2 * t, 3.0, lr=0.3, eps=0.2)
     (0.0768..., 4)
     """
     norm = abs if np.ndim(init) == 0 else np.linalg.norm
