@@ -7,12 +7,12 @@
 """
 from . import reference
 from .errors import DivergenceError
-from .linear import fit_linear
+from .linear import fit_linear, precompile
 from .optimize import maximize, minimize
 from .result import LinearResult, MinimizeResult
 
 __all__ = [
     "DivergenceError", "LinearResult", "MinimizeResult", "fit_linear", "maximize", "minimize",
-    "reference",
+    "precompile", "reference",
 ]
 __version__ = "0.1.0"
