@@ -6,7 +6,9 @@ the largest difference from the reference. Ratios taken in one run hold where ab
 drift, so only ratios are printed.
 """
 import argparse
+import subprocess
 import sys
+import textwrap
 
 import numba
 import numpy as np
@@ -65,6 +67,83 @@ def measure_descent(workload, repeat=5):
     }
 
 
+_PEAK_MEMORY = textwrap.dedent("""
+    import resource, numpy as np, fastgd
+    rng = np.random.default_rng(0)
+    X = np.empty((1_000_000, 20))
+    for start in range(0, len(X), 100_000):  # no temporary as large as X
+        X[start:start + 100_000] = rng.standard_normal((100_000, 20))
+    y = X[:, 0] + 0.5
+    fastgd.fit_linear(X[:10], y[:10], max_iter=1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    fastgd.fit_linear(X, y, max_iter=20)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024 / X.nbytes)
+""")
+_FIRST_FIT = "import fastgd; fastgd.fit_linear([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0])"
+
+
+def _fresh_process_seconds(code):
+    subprocess.run([sys.executable, "-c", code], check=True)  # warm numba's cache
+    return min(best_time(lambda: subprocess.run([sys.executable, "-c", code], check=True),
+                         repeat=1, min_seconds=0) for _ in range(3))
+
+
+def _allocations(X, y, iters):
+    """Numba allocations made by one ``fit_linear`` call."""
+    from numba.core.runtime import _nrt_python, rtsys
+
+    _nrt_python.memsys_enable_stats()
+    before = rtsys.get_allocation_stats().alloc
+    fit_linear(X, y, max_iter=iters)
+    return rtsys.get_allocation_stats().alloc - before
+
+
+def measure_targets(repeat=5):
+    """The rows of the performance table that are not per-workload ratios."""
+    rows = []
+
+    def add(what, value, target):
+        rows.append({"what": what, "measured": value, "target": target})
+
+    X64, y64 = make_problem(WORKLOADS["W5"])
+    X32, y32 = make_problem(WORKLOADS["W5f32"])
+    t64 = best_time(lambda: fit_linear(X64, y64, max_iter=20), repeat=repeat)
+    t32 = best_time(lambda: fit_linear(X32, y32, max_iter=20), repeat=repeat)
+    f64, f32 = fit_linear(X64, y64, max_iter=20), fit_linear(X32, y32, max_iter=20)
+    add("W5 float64 time / float32 time", t64 / t32, ">= 1.8")
+    add("W5 float32 vs float64 max rel |dw|", float(np.max(np.abs(f32.w - f64.w) / np.abs(f64.w))), "<= 1e-5")
+
+    pool = numba.config.NUMBA_NUM_THREADS
+    for name in ("W3", "W4", "W6"):
+        X, y = make_problem(WORKLOADS[name])
+        iters = WORKLOADS[name].iterations
+        one = best_time(lambda: fit_linear(X, y, max_iter=iters, n_threads=1), repeat=repeat)
+        many = best_time(lambda: fit_linear(X, y, max_iter=iters, n_threads=pool), repeat=repeat)
+        default = best_time(lambda: fit_linear(X, y, max_iter=iters), repeat=repeat)
+        add(f"{name} 1 thread / {pool} threads", one / many, ">= 1.7")
+        add(f"{name} 1 thread / default threads", one / default, ">= 1 (never slower)")
+
+    X, y = make_problem(WORKLOADS["W4"])
+    bits = {fit_linear(X, y, max_iter=5, n_threads=t).w.tobytes() for t in range(1, pool + 1)}
+    add(f"W4 distinct w over 1..{pool} threads", len(bits), "1")
+    add("W4 numba allocations, 20 iterations - 1 iteration",
+        _allocations(X, y, 20) - _allocations(X, y, 1), "0")
+    add("W5 peak memory beyond X, / size of X",
+        float(subprocess.run([sys.executable, "-c", _PEAK_MEMORY], capture_output=True, text=True,
+                             check=True).stdout), "<= 0.05")
+    add("import + first fit, fresh process, warm cache (s)", _fresh_process_seconds(_FIRST_FIT), "<= 0.4")
+
+    t_rows = best_time(lambda: fit_linear(X64, y64, max_iter=1000), repeat=1, min_seconds=0)
+    t_gram = best_time(lambda: fit_linear(X64, y64, max_iter=1000, solver="gram"), repeat=1, min_seconds=0)
+    rows_fit = fit_linear(X64, y64, max_iter=1000)
+    gram_fit = fit_linear(X64, y64, max_iter=1000, solver="gram")
+    add("W5 x 1000 iterations: rows time / gram time", t_rows / t_gram, "(shortcut)")
+    add("W5 x 1000: gram vs rows max rel |dw|",
+        float(np.max(np.abs(gram_fit.w - rows_fit.w) / np.abs(rows_fit.w))), "<= 1e-9")
+    return rows
+
+
 def format_table(rows):
     """Rows of dicts as an aligned text table (floats as 3 significant digits)."""
     def cell(value):
@@ -90,6 +169,8 @@ def main(argv=None):
     parser.add_argument("workloads", nargs="*", default=list(WORKLOADS),
                         help=f"workloads to run (default: all of {', '.join(WORKLOADS)})")
     parser.add_argument("--repeat", type=int, default=5, help="timing repeats, best taken (default 5)")
+    parser.add_argument("--no-targets", dest="targets", action="store_false",
+                        help="skip the table of performance targets (threads, float32, memory...)")
     parser.add_argument("--no-descent", dest="descent", action="store_false",
                         help="skip the minimize workloads")
     args = parser.parse_args(argv)
@@ -102,6 +183,9 @@ def main(argv=None):
         print(f"measured {name}", file=sys.stderr, flush=True)
     print("fit_linear against the numpy reference and the floor\n")
     print(format_table(rows))
+    if args.targets:
+        print("\nthe performance targets\n")
+        print(format_table(measure_targets(args.repeat)))
     if args.descent:
         rows = [measure_descent(w, args.repeat) for w in DESCENT_WORKLOADS.values()]
         print("\nminimize against seed 001's plain Python loop\n")

@@ -94,7 +94,7 @@ def test_help(command):
 
 def test_bench_report_runs(capsys):
     from fastgd.bench import main as bench_main
-    bench_main(["W1", "W2", "--repeat", "1"])
+    bench_main(["W1", "W2", "--repeat", "1", "--no-targets"])
     lines = capsys.readouterr().out.splitlines()
     assert "reference/fast" in lines[2] and "floor/fast" in lines[2]
     assert lines[4].startswith("W1 seed") and lines[5].startswith("W2 small")
