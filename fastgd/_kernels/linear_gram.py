@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .._config import jit
-from .linear_rows import BLOWN_UP, NONFINITE, OK
+from .linear_rows import CONTINUE, stop_status
 
 
 @jit()
@@ -65,14 +65,11 @@ def descend_gram(A, c, yy, m, Theta, lr, max_iter, tol, blowup, history, Theta_l
                 loss2 += Theta[r, j] * (at - 2.0 * c[r, j])
         loss = 0.5 * loss2 / m
         grad_norm = math.sqrt(squares)
-        if not (np.isfinite(loss) and np.isfinite(grad_norm)):
-            return NONFINITE, updates, loss, grad_norm
         if updates == 0:
             ceiling = blowup * loss
-        elif loss > ceiling:
-            return BLOWN_UP, updates, loss, grad_norm
-        if updates == max_iter or (tol > 0 and grad_norm <= tol):
-            return OK, updates, loss, grad_norm
+        status = stop_status(loss, grad_norm, updates, ceiling, max_iter, tol)
+        if status != CONTINUE:
+            return status, updates, loss, grad_norm
         if history.size:
             history[updates] = loss
         for r in range(p):

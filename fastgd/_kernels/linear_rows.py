@@ -13,7 +13,7 @@ from numba import prange
 
 from .._config import jit
 
-OK, NONFINITE, BLOWN_UP = 0, 1, 2
+OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
 
 
 @jit(inline="always")
@@ -110,6 +110,18 @@ def _reduce(G, gb, sse, m, dW, db):
 
 
 @jit(inline="always")
+def stop_status(loss, grad_norm, updates, ceiling, max_iter, tol):
+    """How the descent ends at this iterate: ``NONFINITE``, ``BLOWN_UP``, ``OK``, or ``CONTINUE``."""
+    if not (np.isfinite(loss) and np.isfinite(grad_norm)):
+        return NONFINITE
+    if updates > 0 and loss > ceiling:
+        return BLOWN_UP
+    if updates == max_iter or (tol > 0 and grad_norm <= tol):
+        return OK
+    return CONTINUE
+
+
+@jit(inline="always")
 def _copy_state(Wt, b, Wt_to, b_to):
     for j in range(Wt.shape[0]):
         b_to[j] = b[j]
@@ -146,14 +158,11 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, parallel, histor
         else:
             _evaluate_serial(X, Y, Wt, b, block_rows, G, gb, sse)
         loss, grad_norm = _reduce(G, gb, sse, m, dW, db)
-        if not (np.isfinite(loss) and np.isfinite(grad_norm)):
-            return NONFINITE, updates, loss, grad_norm
         if updates == 0:
             ceiling = blowup * loss
-        elif loss > ceiling:
-            return BLOWN_UP, updates, loss, grad_norm
-        if updates == max_iter or (tol > 0 and grad_norm <= tol):
-            return OK, updates, loss, grad_norm
+        status = stop_status(loss, grad_norm, updates, ceiling, max_iter, tol)
+        if status != CONTINUE:
+            return status, updates, loss, grad_norm
         if history.size:
             history[updates] = loss
         _copy_state(Wt, b, Wt_last, b_last)
