@@ -84,9 +84,9 @@ _FIRST_FIT = "import fastgd; fastgd.fit_linear([[1.0], [2.0], [3.0]], [2.0, 4.0,
 
 
 def _fresh_process_seconds(code):
-    subprocess.run([sys.executable, "-c", code], check=True)  # warm numba's cache
-    return min(best_time(lambda: subprocess.run([sys.executable, "-c", code], check=True),
-                         repeat=1, min_seconds=0) for _ in range(3))
+    """Best of 3 runs of ``code`` in a new interpreter (``best_time``'s warm-up fills numba's cache)."""
+    return best_time(lambda: subprocess.run([sys.executable, "-c", code], check=True),
+                     repeat=3, min_seconds=0)
 
 
 def _allocations(X, y, iters):

@@ -134,9 +134,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
             X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, block_rows(X.shape[1]),
             threads > 1, losses, Wt_last, b_last)
     if status != linear_rows.OK:
-        if status == linear_rows.NONFINITE and n_iter == 0:
-            check_finite(X, "X")
-        raise linear_divergence(X, problem.lr, n_iter, loss, *problem.output(Wt_last.T.copy(), b_last))
+        raise _failure(problem, status, n_iter, loss, Wt_last.T.copy(), b_last)
     return _result(problem, np.ascontiguousarray(Wt.T), b, n_iter, loss, grad_norm, losses)
 
 
@@ -151,12 +149,18 @@ def _fit_gram(problem):
         A, c, yy, X.shape[0], Theta, problem.lr, problem.max_iter, problem.tol, BLOWUP, losses,
         Theta_last)
     if status != linear_rows.OK:
-        if status == linear_rows.NONFINITE and n_iter == 0:
-            check_finite(X, "X")
         last = Theta_last.astype(X.dtype)
-        raise linear_divergence(X, problem.lr, n_iter, loss, *problem.output(last[:n], last[n]))
+        raise _failure(problem, status, n_iter, loss, last[:n], last[n])
     Theta = Theta.astype(X.dtype)
     return _result(problem, Theta[:n], Theta[n], n_iter, loss, grad_norm, losses)
+
+
+def _failure(problem, status, n_iter, loss, W_last, b_last):
+    """The error for a kernel that stopped early: NaN/inf in X if the very first pass was not
+    finite (X is checked only then, saving a read), else a ``DivergenceError``."""
+    if status == linear_rows.NONFINITE and n_iter == 0:
+        check_finite(problem.X, "X")
+    return linear_divergence(problem.X, problem.lr, n_iter, loss, *problem.output(W_last, b_last))
 
 
 def _result(problem, W, b, n_iter, loss, grad_norm, losses):
@@ -177,7 +181,8 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
 
     Useful before forking worker processes, or to take the compile time out of a first
     measured call. By default: float64 and float32; C-order, F-order and strided X, writable and
-    read-only; 1-D and 2-D y; both solvers. A cold cache takes tens of seconds; a warm one,
+    read-only; 1-D and 2-D y; the row kernel for all of them and ``solver="gram"`` for writable
+    C-order X. A cold cache takes tens of seconds; a warm one,
     well under a second. Returns the number of fits run.
 
     Examples
@@ -193,7 +198,7 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                 X = np.ones((8, 6), dtype)
                 X = {"C": X, "F": np.asfortranarray(X), "strided": X[::2, ::2]}[layout]
                 if frozen:
-                    X = X.copy(order="K") if layout != "strided" else X.copy()[::1, ::1]
+                    X = X.view()  # a read-only view keeps the layout
                     X.flags.writeable = False
                 for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
                     for solver in SOLVERS:

@@ -59,7 +59,7 @@ def _start(x0):
     return array.astype(np.float64)
 
 
-def _checked_gradient(grad, x, where="x0"):
+def _checked_gradient(grad, x):
     """``grad(x)``, checked to be shaped like ``x`` and finite; as a float or float64 array."""
     g = grad(x)
     if isinstance(x, float):
@@ -73,7 +73,7 @@ def _checked_gradient(grad, x, where="x0"):
             raise ValueError(f"grad must return an array of shape {x.shape} like x0, got shape {g.shape}")
         g = g.astype(np.float64)
     if not np.all(np.isfinite(g)):
-        raise ValueError(f"grad({where}) must be finite, got {g}")
+        raise ValueError(f"grad(x0) must be finite, got {g}")
     return g
 
 
