@@ -27,6 +27,9 @@ def _accumulate_block(X, Y, Wt, b, block, block_rows, G, gb):
     m, n = X.shape
     r0 = block * block_rows
     r1 = min(r0 + block_rows, m)
+    xs = X[r0:r1]
+    ys = Y[r0:r1]
+    rows = r1 - r0
     sse = 0.0
     for j in range(Y.shape[1]):
         bj = b[j]
@@ -34,9 +37,9 @@ def _accumulate_block(X, Y, Wt, b, block, block_rows, G, gb):
         if n == 1:
             w0 = Wt[j, 0]
             g0 = 0.0
-            for i in range(r0, r1):
-                e = X[i, 0] * w0 + (bj - Y[i, j])
-                g0 += X[i, 0] * e
+            for i in range(rows):
+                e = xs[i, 0] * w0 + (bj - ys[i, j])
+                g0 += xs[i, 0] * e
                 sum_e += e
                 sse += e * e
             G[block, j, 0] = g0
@@ -45,29 +48,29 @@ def _accumulate_block(X, Y, Wt, b, block, block_rows, G, gb):
         w = Wt[j]
         g = G[block, j]
         g[:] = 0.0
-        i = r0
-        while i + 4 <= r1:
-            e0 = bj - Y[i, j]
-            e1 = bj - Y[i + 1, j]
-            e2 = bj - Y[i + 2, j]
-            e3 = bj - Y[i + 3, j]
+        i = 0
+        while i + 4 <= rows:
+            e0 = bj - ys[i, j]
+            e1 = bj - ys[i + 1, j]
+            e2 = bj - ys[i + 2, j]
+            e3 = bj - ys[i + 3, j]
             for f in range(n):
                 wf = w[f]
-                e0 += X[i, f] * wf
-                e1 += X[i + 1, f] * wf
-                e2 += X[i + 2, f] * wf
-                e3 += X[i + 3, f] * wf
+                e0 += xs[i, f] * wf
+                e1 += xs[i + 1, f] * wf
+                e2 += xs[i + 2, f] * wf
+                e3 += xs[i + 3, f] * wf
             for f in range(n):
-                g[f] += (X[i, f] * e0 + X[i + 1, f] * e1) + (X[i + 2, f] * e2 + X[i + 3, f] * e3)
+                g[f] += (xs[i, f] * e0 + xs[i + 1, f] * e1) + (xs[i + 2, f] * e2 + xs[i + 3, f] * e3)
             sum_e += (e0 + e1) + (e2 + e3)
             sse += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
             i += 4
-        while i < r1:
-            e = bj - Y[i, j]
+        while i < rows:
+            e = bj - ys[i, j]
             for f in range(n):
-                e += X[i, f] * w[f]
+                e += xs[i, f] * w[f]
             for f in range(n):
-                g[f] += X[i, f] * e
+                g[f] += xs[i, f] * e
             sum_e += e
             sse += e * e
             i += 1
