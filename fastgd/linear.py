@@ -129,10 +129,14 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     b = problem.b0
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     losses = np.empty(problem.max_iter if problem.history else 0)
-    with _numba_threads(threads):
-        status, n_iter, loss, grad_norm = linear_rows.descend(
-            X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, block_rows(X.shape[1]),
-            threads > 1, losses, Wt_last, b_last)
+    args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP,
+            block_rows(X.shape[1]))
+    if threads == 1:
+        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, losses, Wt_last, b_last)
+    else:
+        with _numba_threads(threads):
+            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, losses, Wt_last,
+                                                                  b_last)
     if status != linear_rows.OK:
         raise _failure(problem, status, n_iter, loss, Wt_last.T.copy(), b_last)
     return _result(problem, np.ascontiguousarray(Wt.T), b, n_iter, loss, grad_norm, losses)
@@ -181,15 +185,15 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
 
     Useful before forking worker processes, or to take the compile time out of a first
     measured call. By default: float64 and float32; C-order, F-order and strided X, writable and
-    read-only; 1-D and 2-D y; the row kernel for all of them and ``solver="gram"`` for writable
-    C-order X. A cold cache takes tens of seconds; a warm one,
-    well under a second. Returns the number of fits run.
+    read-only; 1-D and 2-D y; the row kernel on one thread and on numba's pool for all of them,
+    and ``solver="gram"`` for writable C-order X. A cold cache takes tens of seconds; a warm
+    one, well under a second. Returns the number of fits run.
 
     Examples
     --------
     >>> import fastgd
     >>> fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False])
-    4
+    6
     """
     count = 0
     for dtype in dtypes:
@@ -201,9 +205,10 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                     X = X.view()  # a read-only view keeps the layout
                     X.flags.writeable = False
                 for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
-                    for solver in SOLVERS:
-                        if solver == "gram" and (layout, frozen) != ("C", False):
-                            continue
-                        fit_linear(X, y, max_iter=1, solver=solver)
+                    for n_threads in (1, 2):  # 2: the pool's variant, where the pool has 2 threads
+                        fit_linear(X, y, max_iter=1, n_threads=n_threads)
+                        count += 1
+                    if (layout, frozen) == ("C", False):
+                        fit_linear(X, y, max_iter=1, solver="gram")
                         count += 1
     return count

@@ -1,4 +1,5 @@
 """The Gram-matrix solver against the row kernel, and precompile()."""
+import os
 import subprocess
 import sys
 
@@ -45,6 +46,9 @@ def test_precompile_in_a_fresh_process(tmp_path):
             "from fastgd._kernels import linear_rows\n"
             "print(fastgd.precompile(dtypes=['float32'], layouts=['F'], read_only=[True]))\n"
             "print(len(linear_rows.descend.signatures))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["2", "1"]  # a 1-D y runs as an (m, 1) view: one signature serves both
+    # A 1-D y runs as an (m, 1) view, so one signature serves both; one thread and the pool
+    # are two variants of the kernel.
+    assert out.stdout.split() == ["4", "2"]

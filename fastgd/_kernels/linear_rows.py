@@ -133,7 +133,7 @@ def _copy_state(Wt, b, Wt_to, b_to):
 
 
 @jit()
-def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, parallel, history, Wt_last, b_last):
+def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, threads, history, Wt_last, b_last):
     """Batch gradient descent on ``Wt`` (k, n) and ``b`` (k,), updated in place.
 
     Each iteration makes one pass over the rows of ``X`` (m, n) against ``Y`` (m, k), then the
@@ -143,6 +143,10 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, parallel, histor
     the last update. Returns ``(status, updates, J, grad_norm)``, J and the norm at the final
     state; status ``NONFINITE`` or ``BLOWN_UP`` (J above ``blowup`` times the first J) stops
     at once, leaving the last good state in ``Wt_last``, ``b_last``.
+
+    ``threads=None`` evaluates the blocks on the calling thread; numba prunes the other branch
+    when it compiles this variant, so a one-thread fit never loads the threaded code. Any
+    other value (``True``) spreads the blocks over numba's thread pool.
     """
     m, n = X.shape
     k = Y.shape[1]
@@ -156,10 +160,10 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, parallel, histor
     ceiling = np.inf
     updates = 0
     while True:
-        if parallel:
-            _evaluate_parallel(X, Y, Wt, b, block_rows, G, gb, sse)
-        else:
+        if threads is None:
             _evaluate_serial(X, Y, Wt, b, block_rows, G, gb, sse)
+        else:
+            _evaluate_parallel(X, Y, Wt, b, block_rows, G, gb, sse)
         loss, grad_norm = _reduce(G, gb, sse, m, dW, db)
         if updates == 0:
             ceiling = blowup * loss
