@@ -19,6 +19,8 @@ def _describe(value):
 
 def real_number(value, name):
     """Return ``value`` as a float; bools, complex and non-numbers raise ``TypeError``."""
+    if type(value) is float or type(value) is int:  # the usual case, without the ABC checks
+        return float(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {_describe(value)}")
     return float(value)
@@ -39,6 +41,8 @@ def non_negative_tol(tol):
 
 
 def iteration_count(max_iter):
+    if type(max_iter) is int and max_iter >= 0:
+        return max_iter
     if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, numbers.Integral):
         raise TypeError(f"max_iter must be an integer, got {_describe(max_iter)}")
     if max_iter < 0:
@@ -88,8 +92,13 @@ def first_nonfinite(array):
 
 
 def check_finite(array, name):
+    # A finite sum proves every element finite (NaN and inf propagate) without a temporary;
+    # only a sum that is not finite (or overflowed) needs the element-by-element scan.
     if array.dtype.kind != "f":
         return
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(np.add.reduce(array, axis=None)):
+            return
     where = first_nonfinite(array)
     if where is not None:
         raise ValueError(f"{name} must be finite, got {array[where]} at index {where}")

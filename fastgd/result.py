@@ -24,8 +24,8 @@ class _Result:
     """Attribute access, equality by field and an aligned repr (as scipy's OptimizeResult)."""
 
     def __post_init__(self):
-        for field in fields(self):
-            _frozen(getattr(self, field.name))
+        for value in vars(self).values():
+            _frozen(value)
 
     def __repr__(self):
         width = max(len(field.name) for field in fields(self))

@@ -80,3 +80,13 @@ def test_overflowing_data_is_divergence_not_nan():
     X = np.full((3, 1), 1e300)
     with pytest.raises(fastgd.DivergenceError, match="iteration 0"):
         fastgd.fit_linear(X, np.ones(3), b0=1e300)
+
+
+def test_finite_check_survives_a_sum_that_overflows():
+    from fastgd._validate import check_finite
+
+    check_finite(np.array([1e308, 1e308, -1e308]), "y")  # finite values, infinite sum: no error
+    with pytest.raises(ValueError, match=r"y must be finite, got inf at index \(2,\)"):
+        check_finite(np.array([1e308, 1e308, np.inf]), "y")
+    with pytest.raises(ValueError, match=r"w0 must be finite, got nan at index \(1, 0\)"):
+        check_finite(np.array([[1.0], [np.nan]], dtype=np.float32), "w0")
