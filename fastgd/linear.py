@@ -38,6 +38,11 @@ def thread_count(n_threads, size):
     return min(int(n_threads), pool)
 
 
+def _column_major(X):
+    """Whether X is read a column at a time: its columns are contiguous and its rows are not."""
+    return X.flags.f_contiguous and not X.flags.c_contiguous
+
+
 @contextmanager
 def _numba_threads(count):
     previous = numba.get_num_threads()
@@ -105,8 +110,10 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     Notes
     -----
     Partial sums are accumulated per block of rows and added in float64, in a fixed order.
-    Memory used beyond X and y is O(n k (1 + m / block)) for the block sums, and O(max_iter)
-    for the history.
+    C-order (and strided) X is read a row at a time; Fortran-order X a column at a time within
+    each block, which LLVM vectorises across rows. Memory used beyond X and y is
+    O(n k (1 + m / block)) for the block sums, one block of errors per thread for Fortran-order
+    X, and O(max_iter) for the history.
 
     Examples
     --------
@@ -129,13 +136,18 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     b = problem.b0
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     losses = np.empty(problem.max_iter if problem.history else 0)
-    args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP,
-            block_rows(X.shape[1]))
+    rows = block_rows(X.shape[1])
+    # When X's columns are contiguous, a block's errors are formed in E, one row per thread of
+    # numba's pool (``numba.get_thread_id()`` picks it); None picks the row-major block kernel.
+    pool = numba.config.NUMBA_NUM_THREADS
+    E = np.empty((1 if threads == 1 else pool, rows), X.dtype) if _column_major(X) else None
+    args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows)
     if threads == 1:
-        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, losses, Wt_last, b_last)
+        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, losses, Wt_last,
+                                                              b_last)
     else:
         with _numba_threads(threads):
-            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, losses, Wt_last,
+            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, E, losses, Wt_last,
                                                                   b_last)
     if status != linear_rows.OK:
         raise _failure(problem, status, n_iter, loss, Wt_last.T.copy(), b_last)

@@ -157,8 +157,8 @@ THREADS_SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((300_001, 12)); y = X @ rng.standard_normal(12) + 0.5
     Y = np.c_[y, -y]
-    for target in (y, Y):
-        fits = [fastgd.fit_linear(X, target, max_iter=5, n_threads=t) for t in (1, 2, 3, 8)]
+    for data, target in ((X, y), (X, Y), (np.asfortranarray(X), y), (np.asfortranarray(X), Y)):
+        fits = [fastgd.fit_linear(data, target, max_iter=5, n_threads=t) for t in (1, 2, 3, 8)]
         for fit in fits[1:]:
             assert fit.w.tobytes() == fits[0].w.tobytes(), "w differs with threads"
             assert np.asarray(fit.b).tobytes() == np.asarray(fits[0].b).tobytes(), "b differs"

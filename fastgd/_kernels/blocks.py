@@ -1,0 +1,108 @@
+"""The two ways to sum one block of rows: the gradient and squared-error sums of rows
+``block * block_rows`` up to the next block (or the end of X).
+
+Both write the block's gradient sums into ``G[block]`` (k, n) and ``gb[block]`` (k,) and return
+its sum of squared errors. Which one runs depends on X's memory order only, never on the
+number of threads, so each block's sums come out the same bits on one thread or many.
+"""
+from .._config import jit
+
+
+@jit(inline="always")
+def row_major_block(X, Y, Wt, b, block, block_rows, G, gb):
+    """Write the gradient sums of block ``block`` of rows into ``G[block]`` (k, n), ``gb[block]``.
+
+    Returns the block's sum of squared errors. Four rows go together so that four independent
+    dot products overlap and ``G`` is read and written once per four rows, not once per row;
+    a single feature keeps every sum in a register, so LLVM vectorises across rows.
+    """
+    m, n = X.shape
+    r0 = block * block_rows
+    r1 = min(r0 + block_rows, m)
+    xs = X[r0:r1]
+    ys = Y[r0:r1]
+    rows = r1 - r0
+    sse = 0.0
+    for j in range(Y.shape[1]):
+        bj = b[j]
+        sum_e = 0.0
+        if n == 1:
+            w0 = Wt[j, 0]
+            g0 = 0.0
+            for i in range(rows):
+                e = xs[i, 0] * w0 + (bj - ys[i, j])
+                g0 += xs[i, 0] * e
+                sum_e += e
+                sse += e * e
+            G[block, j, 0] = g0
+            gb[block, j] = sum_e
+            continue
+        w = Wt[j]
+        g = G[block, j]
+        g[:] = 0.0
+        i = 0
+        while i + 4 <= rows:
+            e0 = bj - ys[i, j]
+            e1 = bj - ys[i + 1, j]
+            e2 = bj - ys[i + 2, j]
+            e3 = bj - ys[i + 3, j]
+            for f in range(n):
+                wf = w[f]
+                e0 += xs[i, f] * wf
+                e1 += xs[i + 1, f] * wf
+                e2 += xs[i + 2, f] * wf
+                e3 += xs[i + 3, f] * wf
+            for f in range(n):
+                g[f] += (xs[i, f] * e0 + xs[i + 1, f] * e1) + (xs[i + 2, f] * e2 + xs[i + 3, f] * e3)
+            sum_e += (e0 + e1) + (e2 + e3)
+            sse += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
+            i += 4
+        while i < rows:
+            e = bj - ys[i, j]
+            for f in range(n):
+                e += xs[i, f] * w[f]
+            for f in range(n):
+                g[f] += xs[i, f] * e
+            sum_e += e
+            sse += e * e
+            i += 1
+        gb[block, j] = sum_e
+    return sse
+
+
+@jit(inline="always")
+def column_major_block(X, Y, Wt, b, block, block_rows, G, gb, e):
+    """The sums of ``row_major_block``, for X whose columns are contiguous (Fortran order).
+
+    The block's errors are formed in ``e`` (at least ``block_rows`` long) a column at a time,
+    then each column's dot product with them: every inner loop runs down a contiguous column,
+    so LLVM vectorises it across rows.
+    """
+    m, n = X.shape
+    r0 = block * block_rows
+    r1 = min(r0 + block_rows, m)
+    rows = r1 - r0
+    ys = Y[r0:r1]
+    zero = G.dtype.type(0)
+    sse = 0.0
+    for j in range(Y.shape[1]):
+        bj = b[j]
+        for i in range(rows):
+            e[i] = bj - ys[i, j]
+        for f in range(n):
+            wf = Wt[j, f]
+            column = X[r0:r1, f]  # contiguous, and typed so when X is
+            for i in range(rows):
+                e[i] += column[i] * wf
+        for f in range(n):
+            column = X[r0:r1, f]  # contiguous, and typed so when X is
+            g = zero
+            for i in range(rows):
+                g += column[i] * e[i]
+            G[block, j, f] = g
+        sum_e = 0.0
+        for i in range(rows):
+            sum_e += e[i]
+            sse += e[i] * e[i]
+        gb[block, j] = sum_e
+    return sse
