@@ -1,4 +1,6 @@
 """``fit_linear``: the checked Python layer over the fused row kernel."""
+import functools
+import itertools
 import numbers
 from contextlib import contextmanager
 
@@ -21,9 +23,23 @@ PARALLEL_MIN_ELEMENTS = 1 << 18
 BLOCK_ELEMENTS = 1 << 14
 
 
+#: C-order X above this size streams from memory, where prefetching the rows ahead pays; below
+#: it X stays in the caches and the prefetches only cost instructions.
+PREFETCH_MIN_BYTES = 1 << 25
+#: How far ahead of the rows being computed the row kernel prefetches.
+PREFETCH_BYTES = 1 << 13
+
+
 def block_rows(n):
     """Rows per block for ``n`` features: fixed by ``n`` alone, so results never depend on threads."""
     return max(64, BLOCK_ELEMENTS // n)
+
+
+def prefetch_rows(X):
+    """How many rows ahead the row kernel prefetches X; None for not at all."""
+    if X.nbytes < PREFETCH_MIN_BYTES or not X.flags.c_contiguous:
+        return None
+    return max(4, PREFETCH_BYTES // (X.shape[1] * X.itemsize))
 
 
 def thread_count(n_threads, size):
@@ -130,8 +146,13 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
                              history=history, check_X_finite=False)
     if solver == "gram":
         return _fit_gram(problem)
+    X = problem.X
+    return _fit_rows(problem, thread_count(n_threads, X.size), prefetch_rows(X))
+
+
+def _fit_rows(problem, threads, ahead):
+    """The row kernel on ``threads`` threads, prefetching ``ahead`` rows ahead (None: not)."""
     X, Y = problem.X, problem.Y
-    threads = thread_count(n_threads, X.size)
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
@@ -141,7 +162,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     # numba's pool (``numba.get_thread_id()`` picks it); None picks the row-major block kernel.
     pool = numba.config.NUMBA_NUM_THREADS
     E = np.empty((1 if threads == 1 else pool, rows), X.dtype) if _column_major(X) else None
-    args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows)
+    args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows, ahead)
     if threads == 1:
         status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, losses, Wt_last,
                                                               b_last)
@@ -197,15 +218,16 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
 
     Useful before forking worker processes, or to take the compile time out of a first
     measured call. By default: float64 and float32; C-order, F-order and strided X, writable and
-    read-only; 1-D and 2-D y; the row kernel on one thread and on numba's pool for all of them,
-    and ``solver="gram"`` for writable C-order X. A cold cache takes tens of seconds; a warm
-    one, well under a second. Returns the number of fits run.
+    read-only; 1-D and 2-D y; the row kernel on one thread and on numba's pool for all of them
+    (with and without the prefetching that C-order X too large for the caches gets), and
+    ``solver="gram"`` for writable C-order X. A cold cache takes tens of seconds; a warm one,
+    well under a second. Returns the number of fits run.
 
     Examples
     --------
     >>> import fastgd
     >>> fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False])
-    6
+    10
     """
     count = 0
     for dtype in dtypes:
@@ -217,10 +239,15 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                     X = X.view()  # a read-only view keeps the layout
                     X.flags.writeable = False
                 for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
-                    for n_threads in (1, 2):  # 2: the pool's variant, where the pool has 2 threads
-                        fit_linear(X, y, max_iter=1, n_threads=n_threads)
+                    # A fresh problem per fit: the solvers update its W0, b0 in place.
+                    problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
+                                                w0=None, b0=None, history=False)
+                    prefetches = (None, 4) if layout == "C" else (None,)
+                    for threads, ahead in itertools.product((1, 2), prefetches):
+                        # 2: the pool's variant, where the pool has 2 threads
+                        _fit_rows(problem(), thread_count(threads, X.size), ahead)
                         count += 1
                     if (layout, frozen) == ("C", False):
-                        fit_linear(X, y, max_iter=1, solver="gram")
+                        _fit_gram(problem())
                         count += 1
     return count

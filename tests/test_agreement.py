@@ -177,3 +177,30 @@ def test_same_bits_whatever_the_thread_count():
 def test_n_threads_beyond_the_pool_is_capped(problem):
     X, y = problem
     np.testing.assert_array_equal(fastgd.fit_linear(X, y, n_threads=10_000).w, fastgd.fit_linear(X, y).w)
+
+
+@pytest.mark.parametrize("n", [1, 3, 20])
+def test_prefetching_variant_gives_the_same_bits(n):
+    # X beyond the caches gets the variant that prefetches rows ahead; it must not change a bit.
+    from fastgd.linear import _fit_rows
+    from fastgd._validate import linear_problem
+
+    X, y = random_problem(5003, n)
+    for target in (y, np.c_[y, -y]):
+        fits = [
+            _fit_rows(linear_problem(X, target, lr=0.01, max_iter=20, tol=0.0, w0=None, b0=None,
+                                     history=False), threads, ahead)
+            for threads, ahead in [(1, None), (1, 7), (2, 7)]
+        ]
+        for fit in fits[1:]:
+            assert fit.w.tobytes() == fits[0].w.tobytes() and fit.loss == fits[0].loss
+
+
+def test_only_c_order_x_beyond_the_caches_is_prefetched():
+    from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, prefetch_rows
+
+    big = np.empty((PREFETCH_MIN_BYTES // 16, 2))  # never touched: no memory is committed
+    assert prefetch_rows(big) == PREFETCH_BYTES // 16
+    assert prefetch_rows(np.empty((PREFETCH_MIN_BYTES // 16, 4))[:, :2]) is None  # strided
+    assert prefetch_rows(np.empty(big.shape, order="F")) is None
+    assert prefetch_rows(np.empty((1000, 2))) is None

@@ -6,15 +6,21 @@ its sum of squared errors. Which one runs depends on X's memory order only, neve
 number of threads, so each block's sums come out the same bits on one thread or many.
 """
 from .._config import jit
+from .prefetch import prefetch
+
+#: Bytes in a cache line: the step of the prefetches.
+LINE_BYTES = 64
 
 
 @jit(inline="always")
-def row_major_block(X, Y, Wt, b, block, block_rows, G, gb):
+def row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb):
     """Write the gradient sums of block ``block`` of rows into ``G[block]`` (k, n), ``gb[block]``.
 
     Returns the block's sum of squared errors. Four rows go together so that four independent
     dot products overlap and ``G`` is read and written once per four rows, not once per row;
-    a single feature keeps every sum in a register, so LLVM vectorises across rows.
+    a single feature keeps every sum in a register, so LLVM vectorises across rows. With
+    ``ahead > 0`` the first pass over the block also prefetches the rows ``ahead`` rows on,
+    which keeps a stream from memory going while the rows at hand are computed.
     """
     m, n = X.shape
     r0 = block * block_rows
@@ -22,6 +28,7 @@ def row_major_block(X, Y, Wt, b, block, block_rows, G, gb):
     xs = X[r0:r1]
     ys = Y[r0:r1]
     rows = r1 - r0
+    line = LINE_BYTES // X.itemsize
     sse = 0.0
     for j in range(Y.shape[1]):
         bj = b[j]
@@ -42,6 +49,10 @@ def row_major_block(X, Y, Wt, b, block, block_rows, G, gb):
         g[:] = 0.0
         i = 0
         while i + 4 <= rows:
+            if ahead > 0 and j == 0 and r0 + i + ahead + 4 <= m:
+                for r in range(r0 + i + ahead, r0 + i + ahead + 4):
+                    for f in range(0, n, line):
+                        prefetch(X, r, f)
             e0 = bj - ys[i, j]
             e1 = bj - ys[i + 1, j]
             e2 = bj - ys[i + 2, j]

@@ -18,13 +18,15 @@ OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
 
 
 @jit(parallel=True)
-def _evaluate_parallel(X, Y, Wt, b, block_rows, G, gb, sse, E):
+def _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E):
     for block in prange(G.shape[0]):
-        if E is None:
-            sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, G, gb)
-        else:
+        if E is not None:
             sse[block] = column_major_block(X, Y, Wt, b, block, block_rows, G, gb,
                                             E[get_thread_id()])
+        elif ahead is None:
+            sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, 0, G, gb)
+        else:
+            sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb)
 
 
 @jit(inline="always")
@@ -70,8 +72,8 @@ def _copy_state(Wt, b, Wt_to, b_to):
 
 
 @jit()
-def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, threads, E, history, Wt_last,
-            b_last):
+def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, E, history,
+            Wt_last, b_last):
     """Batch gradient descent on ``Wt`` (k, n) and ``b`` (k,), updated in place.
 
     Each iteration makes one pass over the rows of ``X`` (m, n) against ``Y`` (m, k), then the
@@ -82,7 +84,10 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, threads, E, hist
     state; status ``NONFINITE`` or ``BLOWN_UP`` (J above ``blowup`` times the first J) stops
     at once, leaving the last good state in ``Wt_last``, ``b_last``.
 
-    ``threads=None`` evaluates the blocks on the calling thread; numba prunes the other branch
+    ``ahead`` (rows) is how far ahead of the rows at hand the row-major kernel prefetches;
+    ``None`` compiles a variant without the prefetches, for X that stays in the caches.
+
+    The other switches work the same way. ``threads=None`` evaluates the blocks on the calling thread; numba prunes the other branch
     when it compiles this variant, so a one-thread fit never loads the threaded code. Any
     other value (``True``) spreads the blocks over numba's thread pool. ``E=None`` sums blocks
     row by row; an array (one row of at least ``block_rows`` per thread id) sums them column
@@ -101,13 +106,16 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, threads, E, hist
     updates = 0
     while True:
         if threads is not None:
-            _evaluate_parallel(X, Y, Wt, b, block_rows, G, gb, sse, E)
-        elif E is None:
-            for block in range(blocks):
-                sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, G, gb)
-        else:
+            _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E)
+        elif E is not None:
             for block in range(blocks):
                 sse[block] = column_major_block(X, Y, Wt, b, block, block_rows, G, gb, E[0])
+        elif ahead is None:
+            for block in range(blocks):
+                sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, 0, G, gb)
+        else:
+            for block in range(blocks):
+                sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb)
         loss, grad_norm = _reduce(G, gb, sse, m, dW, db)
         if updates == 0:
             ceiling = blowup * loss
