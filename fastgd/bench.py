@@ -14,8 +14,8 @@ import numba
 import numpy as np
 
 from . import reference
-from ._kernels.floor import read_passes
-from .linear import fit_linear
+from ._kernels.floor import launch, read_passes, read_passes_threaded
+from .linear import fit_linear, numba_threads
 from .optimize import minimize
 from .timing import best_time
 from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem
@@ -123,6 +123,22 @@ def measure_targets(repeat=5):
         default = best_time(lambda: fit_linear(X, y, max_iter=iters), repeat=repeat)
         add(f"{name} 1 thread / {pool} threads", one / many, ">= 1.7")
         add(f"{name} 1 thread / default threads", one / default, ">= 1 (never slower)")
+        if name == "W3":
+            # What caps it: numba starts a parallel loop every iteration.
+            out = np.zeros(pool)
+            with numba_threads(pool):
+                start = best_time(lambda: launch(100, pool, out), repeat=repeat) / 100
+            add(f"  W3: {pool}-thread loop start / 1-thread pass", start / (one / iters),
+                f"<= {1 / 1.7 - 1 / pool:.2g} for 1.7")
+        if name == "W6":
+            # What caps it: the read floor on more threads (memory bandwidth).
+            flat = X.reshape(-1)
+            floors = []
+            for count in (1, pool):
+                with numba_threads(count):
+                    floors.append(best_time(lambda: read_passes_threaded(flat, iters, pool),
+                                            repeat=repeat))
+            add(f"  W6 read floor: 1 thread / {pool} threads", floors[0] / floors[1], ">= 1.7 for 1.7")
 
     X, y = make_problem(WORKLOADS["W4"])
     bits = {fit_linear(X, y, max_iter=5, n_threads=t).w.tobytes() for t in range(1, pool + 1)}

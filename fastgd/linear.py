@@ -60,7 +60,8 @@ def _column_major(X):
 
 
 @contextmanager
-def _numba_threads(count):
+def numba_threads(count):
+    """Run the block with numba's pool set to ``count`` threads."""
     previous = numba.get_num_threads()
     numba.set_num_threads(count)
     try:
@@ -167,7 +168,7 @@ def _fit_rows(problem, threads, ahead):
         status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, losses, Wt_last,
                                                               b_last)
     else:
-        with _numba_threads(threads):
+        with numba_threads(threads):
             status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, E, losses, Wt_last,
                                                                   b_last)
     if status != linear_rows.OK:

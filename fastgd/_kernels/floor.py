@@ -1,4 +1,6 @@
 """The speed floor of a fused kernel: one vectorised read pass over X per iteration."""
+from numba import prange
+
 from .._config import jit
 
 
@@ -12,3 +14,26 @@ def read_passes(flat, passes):
             partial += flat[i]
         total += partial
     return total
+
+
+@jit(parallel=True)
+def read_passes_threaded(flat, passes, parts):
+    """``read_passes`` with ``flat`` cut into ``parts`` slices read by numba's threads: the floor
+    that more threads can reach, which memory bandwidth caps."""
+    total = 0.0
+    for _ in range(passes):
+        for part in prange(parts):
+            piece = flat[part * flat.size // parts:(part + 1) * flat.size // parts]
+            partial = flat.dtype.type(0)
+            for i in range(piece.size):
+                partial += piece[i]
+            total += partial
+    return total
+
+
+@jit(parallel=True)
+def launch(passes, parts, out):
+    """``passes`` parallel loops of ``parts`` trivial iterations: numba's cost to start one."""
+    for _ in range(passes):
+        for part in prange(parts):
+            out[part] = part

@@ -1,0 +1,93 @@
+"""The performance targets that are not per-workload ratios: threads, memory order, the Gram
+shortcut, and the floors that bound them (``python -m fastgd.bench`` prints the same table)."""
+import numba
+import numpy as np
+
+import fastgd
+from fastgd._kernels.floor import launch, read_passes_threaded
+from fastgd.linear import numba_threads
+from fastgd.workloads import LR, WORKLOADS, make_problem
+
+POOL = numba.config.NUMBA_NUM_THREADS
+
+
+def _fit(X, y, iters, **options):
+    fastgd.fit_linear(X, y, lr=LR, max_iter=iters, **options)
+
+
+class Threads:
+    """A whole fit on 1, 2 or all threads (target: 2 threads >= 1.7x one on W3, W4 and W6), and
+    the read floor on as many threads (memory bandwidth caps what threads can give)."""
+
+    params = (["W3", "W4", "W6"], sorted({1, 2, POOL}))
+    param_names = ["workload", "n_threads"]
+    timeout = 300
+
+    def setup(self, name, threads):
+        if threads > POOL:
+            raise NotImplementedError(f"numba's pool has {POOL} threads")  # asv skips
+        workload = WORKLOADS[name]
+        self.X, self.y = make_problem(workload)
+        self.iters = workload.iterations
+        _fit(self.X, self.y, 0, n_threads=threads)
+
+    def time_fit(self, name, threads):
+        _fit(self.X, self.y, self.iters, n_threads=threads)
+
+    def time_read_floor(self, name, threads):
+        with numba_threads(threads):
+            read_passes_threaded(self.X.reshape(-1), self.iters, threads)
+
+
+class ParallelLoopStart:
+    """What numba takes to start one parallel loop: paid once per iteration of a threaded fit."""
+
+    params = sorted({1, 2, POOL})
+    param_names = ["n_threads"]
+
+    def setup(self, threads):
+        if threads > POOL:
+            raise NotImplementedError(f"numba's pool has {POOL} threads")
+        self.out = np.zeros(threads)
+        launch(1, threads, self.out)
+
+    def time_start_100_loops(self, threads):
+        with numba_threads(threads):
+            launch(100, threads, self.out)
+
+
+class MemoryOrder:
+    """W4 with X in C order, Fortran order and as a strided view: each is read in place."""
+
+    params = ["C", "F", "strided"]
+    param_names = ["order"]
+
+    def setup(self, order):
+        X, self.y = make_problem(WORKLOADS["W4"])
+        if order == "F":
+            X = np.asfortranarray(X)
+        elif order == "strided":
+            X = np.repeat(X, 2, axis=1)[:, ::2]
+        self.X = X
+        _fit(self.X, self.y, 0, n_threads=1)
+
+    def time_fit(self, order):
+        _fit(self.X, self.y, WORKLOADS["W4"].iterations, n_threads=1)
+
+
+class Solvers:
+    """W5 at 1000 iterations by the row kernel and by the Gram shortcut."""
+
+    params = ["rows", "gram"]
+    param_names = ["solver"]
+    timeout = 600
+    number = 1
+    repeat = 2
+
+    def setup(self, solver):
+        self.X, self.y = make_problem(WORKLOADS["W5"])
+        _fit(self.X, self.y, 0, solver=solver)
+
+    def time_w5_1000_iterations(self, solver):
+        _fit(self.X, self.y, 1000, solver=solver)
+
