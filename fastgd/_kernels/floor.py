@@ -4,15 +4,20 @@ from numba import prange
 from .._config import jit
 
 
+@jit(inline="always")
+def _sum(flat):
+    partial = flat.dtype.type(0)
+    for i in range(flat.size):
+        partial += flat[i]
+    return partial
+
+
 @jit()
 def read_passes(flat, passes):
     """Sum every element of the 1-D ``flat`` once per pass; return the total (so it is kept)."""
     total = 0.0
     for _ in range(passes):
-        partial = flat.dtype.type(0)
-        for i in range(flat.size):
-            partial += flat[i]
-        total += partial
+        total += _sum(flat)
     return total
 
 
@@ -23,11 +28,7 @@ def read_passes_threaded(flat, passes, parts):
     total = 0.0
     for _ in range(passes):
         for part in prange(parts):
-            piece = flat[part * flat.size // parts:(part + 1) * flat.size // parts]
-            partial = flat.dtype.type(0)
-            for i in range(piece.size):
-                partial += piece[i]
-            total += partial
+            total += _sum(flat[part * flat.size // parts:(part + 1) * flat.size // parts])
     return total
 
 
