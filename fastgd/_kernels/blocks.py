@@ -28,7 +28,7 @@ def row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb):
     xs = X[r0:r1]
     ys = Y[r0:r1]
     rows = r1 - r0
-    line = LINE_BYTES // X.itemsize
+    line = LINE_BYTES // X.itemsize if ahead > 0 else 1  # (a division costs small fits)
     sse = 0.0
     for j in range(Y.shape[1]):
         bj = b[j]
