@@ -17,7 +17,7 @@ from . import reference
 from ._kernels.floor import launch, read_passes, read_passes_threaded
 from .linear import fit_linear, numba_threads
 from .optimize import minimize
-from .timing import best_time
+from .timing import best_time, best_times
 from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem
 
 
@@ -33,9 +33,7 @@ def measure(workload, repeat=5):
     def ref():
         return reference.fit_linear(X, y, lr=LR, max_iter=iters)
 
-    t_fast = best_time(fast, repeat=repeat)
-    t_ref = best_time(ref, repeat=max(1, repeat // 2))
-    t_floor = best_time(lambda: read_passes(flat, iters), repeat=repeat)
+    t_fast, t_ref, t_floor = best_times(fast, ref, lambda: read_passes(flat, iters), repeat=repeat)
     a, r = fast(), ref()
     return {
         "workload": f"{workload.name} {workload.label}",
@@ -53,10 +51,12 @@ def measure_descent(workload, repeat=5):
     plain = workload.grad
     jitted = numba.njit(plain)
     options = dict(lr=workload.lr, tol=0.0, max_iter=workload.iterations)
-    t_ref = best_time(lambda: reference.minimize(plain, workload.x0, lr=workload.lr, eps=0.0,
-                                                 max_iter=workload.iterations), repeat=repeat)
-    t_jit = best_time(lambda: minimize(jitted, workload.x0, **options), repeat=repeat)
-    t_plain = best_time(lambda: minimize(plain, workload.x0, **options), repeat=repeat)
+    t_ref, t_jit, t_plain = best_times(
+        lambda: reference.minimize(plain, workload.x0, lr=workload.lr, eps=0.0,
+                                   max_iter=workload.iterations),
+        lambda: minimize(jitted, workload.x0, **options),
+        lambda: minimize(plain, workload.x0, **options),
+        repeat=repeat)
     x_ref, _ = reference.minimize(plain, workload.x0, lr=workload.lr, eps=0.0, max_iter=workload.iterations)
     return {
         "workload": workload.name,
@@ -108,8 +108,8 @@ def measure_targets(repeat=5):
 
     X64, y64 = make_problem(WORKLOADS["W5"])
     X32, y32 = make_problem(WORKLOADS["W5f32"])
-    t64 = best_time(lambda: fit_linear(X64, y64, max_iter=20), repeat=repeat)
-    t32 = best_time(lambda: fit_linear(X32, y32, max_iter=20), repeat=repeat)
+    t64, t32 = best_times(lambda: fit_linear(X64, y64, max_iter=20),
+                          lambda: fit_linear(X32, y32, max_iter=20), repeat=repeat)
     f64, f32 = fit_linear(X64, y64, max_iter=20), fit_linear(X32, y32, max_iter=20)
     add("W5 float64 time / float32 time", t64 / t32, ">= 1.8")
     add("W5 float32 vs float64 max rel |dw|", float(np.max(np.abs(f32.w - f64.w) / np.abs(f64.w))), "<= 1e-5")
@@ -118,9 +118,10 @@ def measure_targets(repeat=5):
     for name in ("W3", "W4", "W6"):
         X, y = make_problem(WORKLOADS[name])
         iters = WORKLOADS[name].iterations
-        one = best_time(lambda: fit_linear(X, y, max_iter=iters, n_threads=1), repeat=repeat)
-        many = best_time(lambda: fit_linear(X, y, max_iter=iters, n_threads=pool), repeat=repeat)
-        default = best_time(lambda: fit_linear(X, y, max_iter=iters), repeat=repeat)
+        one, many, default = best_times(
+            lambda: fit_linear(X, y, max_iter=iters, n_threads=1),
+            lambda: fit_linear(X, y, max_iter=iters, n_threads=pool),
+            lambda: fit_linear(X, y, max_iter=iters), repeat=repeat)
         add(f"{name} 1 thread / {pool} threads", one / many, ">= 1.7")
         add(f"{name} 1 thread / default threads", one / default, ">= 1 (never slower)")
         if name == "W3":
@@ -133,12 +134,13 @@ def measure_targets(repeat=5):
         if name == "W6":
             # What caps it: the read floor on more threads (memory bandwidth).
             flat = X.reshape(-1)
-            floors = []
-            for count in (1, pool):
+            def floor_on(count):
                 with numba_threads(count):
-                    floors.append(best_time(lambda: read_passes_threaded(flat, iters, pool),
-                                            repeat=repeat))
-            add(f"  W6 read floor: 1 thread / {pool} threads", floors[0] / floors[1], ">= 1.7 for 1.7")
+                    read_passes_threaded(flat, iters, pool)
+
+            single, threaded = best_times(lambda: floor_on(1), lambda: floor_on(pool),
+                                          repeat=repeat)
+            add(f"  W6 read floor: 1 thread / {pool} threads", single / threaded, ">= 1.7 for 1.7")
 
     X, y = make_problem(WORKLOADS["W4"])
     bits = {fit_linear(X, y, max_iter=5, n_threads=t).w.tobytes() for t in range(1, pool + 1)}
@@ -150,8 +152,9 @@ def measure_targets(repeat=5):
                              check=True).stdout), "<= 0.05")
     add("import + first fit, fresh process, warm cache (s)", _fresh_process_seconds(_FIRST_FIT), "<= 0.4")
 
-    t_rows = best_time(lambda: fit_linear(X64, y64, max_iter=1000), repeat=1, min_seconds=0)
-    t_gram = best_time(lambda: fit_linear(X64, y64, max_iter=1000, solver="gram"), repeat=1, min_seconds=0)
+    t_rows, t_gram = best_times(lambda: fit_linear(X64, y64, max_iter=1000),
+                                lambda: fit_linear(X64, y64, max_iter=1000, solver="gram"),
+                                repeat=1, min_seconds=0)
     rows_fit = fit_linear(X64, y64, max_iter=1000)
     gram_fit = fit_linear(X64, y64, max_iter=1000, solver="gram")
     add("W5 x 1000 iterations: rows time / gram time", t_rows / t_gram, "(shortcut)")
