@@ -24,8 +24,10 @@ BLOCK_ELEMENTS = 1 << 14
 
 
 #: C-order X above this size streams from memory, where prefetching the rows ahead pays; below
-#: it X stays in the caches and the prefetches only cost instructions.
-PREFETCH_MIN_BYTES = 1 << 25
+#: it X stays in the caches and the prefetches only cost instructions. Measured on a 32 MiB L3
+#: (m x 20 float64, one thread): 8 MiB ran 0.29 ns an element without, 0.39 with; 15 MiB 0.37
+#: without, 0.30 with.
+PREFETCH_MIN_BYTES = 1 << 24
 #: How far ahead of the rows being computed the row kernel prefetches.
 PREFETCH_BYTES = 1 << 13
 
