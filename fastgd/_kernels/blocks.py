@@ -102,11 +102,13 @@ def column_major_block(X, Y, Wt, b, block, block_rows, G, gb, e):
             e[i] = bj - ys[i, j]
         for f in range(n):
             wf = Wt[j, f]
-            column = X[r0:r1, f]  # contiguous, and typed so when X is
+            # X[r0:r1, f], not a slice of a slice: numba types this one contiguous for F-order X,
+            # so LLVM loads it as vectors.
+            column = X[r0:r1, f]
             for i in range(rows):
                 e[i] += column[i] * wf
         for f in range(n):
-            column = X[r0:r1, f]  # contiguous, and typed so when X is
+            column = X[r0:r1, f]
             g = zero
             for i in range(rows):
                 g += column[i] * e[i]
