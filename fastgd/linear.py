@@ -21,8 +21,6 @@ SOLVERS = ("rows", "gram")
 PARALLEL_MIN_ELEMENTS = 1 << 18
 #: Rows of a block hold about this many elements, so a block stays in the L2 cache.
 BLOCK_ELEMENTS = 1 << 14
-
-
 #: C-order X above this size streams from memory, where prefetching the rows ahead pays; below
 #: it X stays in the caches and the prefetches only cost instructions. Measured on a 32 MiB L3
 #: (m x 20 float64, one thread): 8 MiB ran 0.29 ns an element without, 0.39 with; 15 MiB 0.37
