@@ -28,6 +28,11 @@ BLOCK_ELEMENTS = 1 << 14
 PREFETCH_MIN_BYTES = 1 << 24
 #: How far ahead of the rows being computed the row kernel prefetches.
 PREFETCH_BYTES = 1 << 13
+#: Narrower elements than this leave the kernel compute-bound even from memory: float32 takes
+#: as many instructions an element as float64 for half the bytes, and prefetching W5 in
+#: float32 made it slower (0.23 ns an element against 0.20), where float64 gained (0.30
+#: against 0.37).
+PREFETCH_MIN_ITEMSIZE = 8
 
 
 def block_rows(n):
@@ -37,7 +42,8 @@ def block_rows(n):
 
 def prefetch_rows(X):
     """How many rows ahead the row kernel prefetches X; None for not at all."""
-    if X.nbytes < PREFETCH_MIN_BYTES or not X.flags.c_contiguous:
+    if (X.nbytes < PREFETCH_MIN_BYTES or X.itemsize < PREFETCH_MIN_ITEMSIZE
+            or not X.flags.c_contiguous):
         return None
     return max(4, PREFETCH_BYTES // (X.shape[1] * X.itemsize))
 
@@ -220,7 +226,7 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     Useful before forking worker processes, or to take the compile time out of a first
     measured call. By default: float64 and float32; C-order, F-order and strided X, writable and
     read-only; 1-D and 2-D y; the row kernel on one thread and on numba's pool for all of them
-    (with and without the prefetching that C-order X too large for the caches gets), and
+    (with and without the prefetching that float64 C-order X too large for the caches gets), and
     ``solver="gram"`` for writable C-order X. A cold cache takes tens of seconds; a warm one,
     well under a second. Returns the number of fits run.
 
@@ -243,7 +249,8 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                     # A fresh problem per fit: the solvers update its W0, b0 in place.
                     problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
                                                 w0=None, b0=None, history=False)
-                    prefetches = (None, 4) if layout == "C" else (None,)
+                    streams = layout == "C" and X.itemsize >= PREFETCH_MIN_ITEMSIZE
+                    prefetches = (None, 4) if streams else (None,)
                     for threads, ahead in itertools.product((1, 2), prefetches):
                         # 2: the pool's variant, where the pool has 2 threads
                         _fit_rows(problem(), thread_count(threads, X.size), ahead)

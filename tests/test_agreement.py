@@ -196,11 +196,12 @@ def test_prefetching_variant_gives_the_same_bits(n):
             assert fit.w.tobytes() == fits[0].w.tobytes() and fit.loss == fits[0].loss
 
 
-def test_only_c_order_x_beyond_the_caches_is_prefetched():
+def test_only_float64_c_order_x_beyond_the_caches_is_prefetched():
     from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, prefetch_rows
 
     big = np.empty((PREFETCH_MIN_BYTES // 16, 2))  # never touched: no memory is committed
     assert prefetch_rows(big) == PREFETCH_BYTES // 16
     assert prefetch_rows(np.empty((PREFETCH_MIN_BYTES // 16, 4))[:, :2]) is None  # strided
     assert prefetch_rows(np.empty(big.shape, order="F")) is None
+    assert prefetch_rows(np.empty((PREFETCH_MIN_BYTES // 8, 2), np.float32)) is None  # compute-bound
     assert prefetch_rows(np.empty((1000, 2))) is None
