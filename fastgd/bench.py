@@ -87,7 +87,7 @@ _PEAK_MEMORY = textwrap.dedent("""
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print((after - before) * 1024 / X.nbytes)
 """)
-_FIRST_FIT = "import fastgd; fastgd.fit_linear([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0])"
+FIRST_FIT = "import fastgd; fastgd.fit_linear([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0])"
 
 
 _BARE_KERNEL = textwrap.dedent("""
@@ -99,15 +99,20 @@ _BARE_KERNEL = textwrap.dedent("""
 """)
 
 
+def bare_kernel_call(folder):
+    """Write a one-line cached numba kernel into ``folder``; return code that imports and calls
+    it: what any numba package pays at its first call."""
+    Path(folder, "bare_kernel.py").write_text(_BARE_KERNEL)
+    return (f"import sys; sys.path.insert(0, {folder!r}); import numpy as np, bare_kernel; "
+            "bare_kernel.first(np.ones(3))")
+
+
 def _first_call_seconds():
     """Import + first fit in a fresh interpreter, and the same for a bare cached numba kernel:
     best of 3 runs each, in interleaved rounds (the warm-up runs fill numba's cache)."""
     with tempfile.TemporaryDirectory() as folder:
-        Path(folder, "bare_kernel.py").write_text(_BARE_KERNEL)
-        bare = (f"import sys; sys.path.insert(0, {folder!r}); import numpy as np, bare_kernel; "
-                "bare_kernel.first(np.ones(3))")
         runs = [lambda code=code: subprocess.run([sys.executable, "-c", code], check=True)
-                for code in (_FIRST_FIT, bare)]
+                for code in (FIRST_FIT, bare_kernel_call(folder))]
         return best_times(*runs, repeat=3, min_seconds=0)
 
 
