@@ -40,10 +40,14 @@ def block_rows(n):
     return max(64, BLOCK_ELEMENTS // n)
 
 
+def _streamable(X):
+    """Whether X's layout and dtype are ones the row kernel prefetches, once X is large."""
+    return X.flags.c_contiguous and X.itemsize >= PREFETCH_MIN_ITEMSIZE
+
+
 def prefetch_rows(X):
     """How many rows ahead the row kernel prefetches X; None for not at all."""
-    if (X.nbytes < PREFETCH_MIN_BYTES or X.itemsize < PREFETCH_MIN_ITEMSIZE
-            or not X.flags.c_contiguous):
+    if X.nbytes < PREFETCH_MIN_BYTES or not _streamable(X):
         return None
     return max(4, PREFETCH_BYTES // (X.shape[1] * X.itemsize))
 
@@ -249,8 +253,7 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                     # A fresh problem per fit: the solvers update its W0, b0 in place.
                     problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
                                                 w0=None, b0=None, history=False)
-                    streams = layout == "C" and X.itemsize >= PREFETCH_MIN_ITEMSIZE
-                    prefetches = (None, 4) if streams else (None,)
+                    prefetches = (None, 4) if _streamable(X) else (None,)
                     for threads, ahead in itertools.product((1, 2), prefetches):
                         # 2: the pool's variant, where the pool has 2 threads
                         _fit_rows(problem(), thread_count(threads, X.size), ahead)

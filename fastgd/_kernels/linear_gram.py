@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .._config import jit
-from .linear_rows import CONTINUE, stop_status
+from .linear_rows import CONTINUE, checkpoint
 
 
 @jit()
@@ -65,9 +65,7 @@ def descend_gram(A, c, yy, m, Theta, lr, max_iter, tol, blowup, history, Theta_l
                 loss2 += Theta[r, j] * (at - 2.0 * c[r, j])
         loss = 0.5 * loss2 / m
         grad_norm = math.sqrt(squares)
-        if updates == 0:
-            ceiling = blowup * loss
-        status = stop_status(loss, grad_norm, updates, ceiling, max_iter, tol)
+        status, ceiling = checkpoint(loss, grad_norm, updates, ceiling, blowup, max_iter, tol)
         if status != CONTINUE:
             return status, updates, loss, grad_norm
         if history.size:

@@ -53,15 +53,22 @@ def _reduce(G, gb, sse, scale, dW, db):
 
 
 @jit(inline="always")
-def stop_status(loss, grad_norm, updates, ceiling, max_iter, tol):
-    """How the descent ends at this iterate: ``NONFINITE``, ``BLOWN_UP``, ``OK``, or ``CONTINUE``."""
+def checkpoint(loss, grad_norm, updates, ceiling, blowup, max_iter, tol):
+    """Whether the descent ends at this iterate: ``(status, ceiling)``.
+
+    The first iterate sets the ceiling, ``blowup`` times its J. Status ``NONFINITE``,
+    ``BLOWN_UP`` or ``OK`` ends the descent; ``CONTINUE`` goes on. The history stays with the
+    caller: with the history array passed in, W1 took 88 ns an iteration instead of 31.
+    """
+    if updates == 0:
+        ceiling = blowup * loss
     if not (np.isfinite(loss) and np.isfinite(grad_norm)):
-        return NONFINITE
+        return NONFINITE, ceiling
     if updates > 0 and loss > ceiling:
-        return BLOWN_UP
+        return BLOWN_UP, ceiling
     if updates == max_iter or (tol > 0 and grad_norm <= tol):
-        return OK
-    return CONTINUE
+        return OK, ceiling
+    return CONTINUE, ceiling
 
 
 @jit(inline="always")
@@ -88,9 +95,12 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
     ``ahead`` (rows) is how far ahead of the rows at hand the row-major kernel prefetches;
     ``None`` compiles a variant without the prefetches, for X that stays in the caches.
 
-    The other switches work the same way. ``threads=None`` evaluates the blocks on the calling thread; numba prunes the other branch
-    when it compiles this variant, so a one-thread fit never loads the threaded code. Any
-    other value (``True``) spreads the blocks over numba's thread pool. ``E=None`` sums blocks
+    The other switches work the same way. ``threads=None`` evaluates the blocks on the calling
+    thread; numba prunes the other branch when it compiles this variant, so a one-thread fit
+    never loads the threaded code. Any other value (``True``) spreads the blocks over numba's
+    thread pool. The block dispatch is written out twice, here and in ``_evaluate_parallel``,
+    because numba prunes ``is None`` branches only in the function it compiles, not in an
+    inlined helper. ``E=None`` sums blocks
     row by row; an array (one row of at least ``block_rows`` per thread id) sums them column
     by column, the fast order for X whose columns are contiguous.
     """
@@ -119,9 +129,7 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
             for block in range(blocks):
                 sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb)
         loss, grad_norm = _reduce(G, gb, sse, scale, dW, db)
-        if updates == 0:
-            ceiling = blowup * loss
-        status = stop_status(loss, grad_norm, updates, ceiling, max_iter, tol)
+        status, ceiling = checkpoint(loss, grad_norm, updates, ceiling, blowup, max_iter, tol)
         if status != CONTINUE:
             return status, updates, loss, grad_norm
         if history.size:
