@@ -33,6 +33,14 @@ PREFETCH_BYTES = 1 << 13
 #: float32 made it slower (0.23 ns an element against 0.20), where float64 gained (0.30
 #: against 0.37).
 PREFETCH_MIN_ITEMSIZE = 8
+#: Most features the fixed-width kernel is compiled for. Up to here its sums stay in registers;
+#: measured in the caches (F-order float64, one thread, floor/fastgd): n = 8 0.90, 12 0.67,
+#: 16 0.42, 20 0.33, 32 0.20, against 0.27, 0.29, 0.24, 0.23, 0.27 for the column kernel.
+FIXED_WIDTH_MAX = 16
+#: X with at most FIXED_WIDTH_MAX features but not in Fortran order is copied to it when it is
+#: smaller than this (so it fits the caches, as the copy does): the copy costs about ten
+#: iterations (W4: 0.84 ns an element once, against 0.26 an iteration saved).
+COLUMN_COPY_MAX_BYTES = PREFETCH_MIN_BYTES
 
 
 def block_rows(n):
@@ -50,6 +58,13 @@ def prefetch_rows(X):
     if X.nbytes < PREFETCH_MIN_BYTES or not _streamable(X):
         return None
     return max(4, PREFETCH_BYTES // (X.shape[1] * X.itemsize))
+
+
+def fixed_width(X):
+    """Whether X is fitted by the fixed-width kernel, on its columns or on a Fortran-order copy."""
+    if X.shape[1] > FIXED_WIDTH_MAX:
+        return False
+    return X.flags.f_contiguous or X.nbytes < COLUMN_COPY_MAX_BYTES
 
 
 def thread_count(n_threads, size):
@@ -93,8 +108,9 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     ----------
     X : array_like, shape (m, n)
         Real numbers. float32 is computed in float32, float64 in float64; ints, bools and
-        other floats are converted to float64 (float16 to float32), the only copy of ``X`` ever
-        made. Any memory order or stride, read-only and memory-mapped arrays are read in place.
+        other floats are converted to float64 (float16 to float32). Any memory order or
+        stride, read-only and memory-mapped arrays are read in place, except that X with at
+        most 16 features and under 16 MiB is copied to Fortran order (see Notes).
     y : array_like, shape (m,) or (m, k)
         Targets; converted to X's dtype if it differs.
     lr : float, default 0.01
@@ -137,10 +153,13 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     Notes
     -----
     Partial sums are accumulated per block of rows and added in float64, in a fixed order.
-    C-order (and strided) X is read a row at a time; Fortran-order X a column at a time within
-    each block, which LLVM vectorises across rows. Memory used beyond X and y is
-    O(n k (1 + m / block)) for the block sums, one block of errors per thread for Fortran-order
-    X, and O(max_iter) for the history.
+    With at most 16 features, X is read by a kernel compiled for that number of features,
+    which keeps its sums in registers and is vectorised across rows of contiguous columns:
+    Fortran-order X is read in place, and any other X under 16 MiB is first copied to Fortran
+    order (a copy that costs about ten iterations). Larger C-order (and strided) X is read a
+    row at a time; Fortran-order X with more features a column at a time within each block.
+    Memory used beyond X and y is that copy, O(n k (1 + m / block)) for the block sums, one
+    block of errors per thread for Fortran-order X, and O(max_iter) for the history.
 
     Examples
     --------
@@ -158,12 +177,15 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     if solver == "gram":
         return _fit_gram(problem)
     X = problem.X
-    return _fit_rows(problem, thread_count(n_threads, X.size), prefetch_rows(X))
+    return _fit_rows(problem, thread_count(n_threads, X.size), prefetch_rows(X), fixed_width(X))
 
 
-def _fit_rows(problem, threads, ahead):
-    """The row kernel on ``threads`` threads, prefetching ``ahead`` rows ahead (None: not)."""
+def _fit_rows(problem, threads, ahead, fixed):
+    """The row kernel on ``threads`` threads, prefetching ``ahead`` rows ahead (None: not), or
+    with ``fixed`` the fixed-width kernel on X's columns (copied to Fortran order if need be)."""
     X, Y = problem.X, problem.Y
+    X = np.asfortranarray(X) if fixed else X
+    width = (0,) * X.shape[1] if fixed else None  # its length types the compiled variant
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
@@ -172,15 +194,14 @@ def _fit_rows(problem, threads, ahead):
     # When X's columns are contiguous, a block's errors are formed in E, one row per thread of
     # numba's pool (``numba.get_thread_id()`` picks it); None picks the row-major block kernel.
     pool = numba.config.NUMBA_NUM_THREADS
-    E = np.empty((1 if threads == 1 else pool, rows), X.dtype) if _column_major(X) else None
+    E = np.empty((1 if threads == 1 else pool, rows), X.dtype) if _column_major(X) and not fixed else None
     args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows, ahead)
+    state = (losses, Wt_last, b_last)
     if threads == 1:
-        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, losses, Wt_last,
-                                                              b_last)
+        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, width, *state)
     else:
         with numba_threads(threads):
-            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, E, losses, Wt_last,
-                                                                  b_last)
+            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, E, width, *state)
     if status != linear_rows.OK:
         raise _failure(problem, status, n_iter, loss, Wt_last.T.copy(), b_last)
     return _result(problem, np.ascontiguousarray(Wt.T), b, n_iter, loss, grad_norm, losses)
@@ -224,41 +245,44 @@ def _result(problem, W, b, n_iter, loss, grad_norm, losses):
     )
 
 
-def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), read_only=(False, True)):
+def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), read_only=(False, True),
+               widths=range(1, FIXED_WIDTH_MAX + 1)):
     """Compile (or load from numba's cache) ``fit_linear``'s kernels for the shipped signatures.
 
     Useful before forking worker processes, or to take the compile time out of a first
     measured call. By default: float64 and float32; C-order, F-order and strided X, writable and
-    read-only; 1-D and 2-D y; the row kernel on one thread and on numba's pool for all of them
-    (with and without the prefetching that float64 C-order X too large for the caches gets), and
-    ``solver="gram"`` for writable C-order X. A cold cache takes tens of seconds; a warm one,
-    well under a second. Returns the number of fits run.
+    read-only; 1-D and 2-D y; on one thread and on numba's pool for all of them: the row kernel
+    (with and without the prefetching that float64 C-order X too large for the caches gets),
+    the fixed-width kernel for each number of features in ``widths``, and ``solver="gram"``
+    for writable C-order X. Each variant takes a few seconds to compile into a cold cache (all
+    of them, several minutes); a warm cache loads them all in about a second. Returns the
+    number of fits run.
 
     Examples
     --------
     >>> import fastgd
-    >>> fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False])
-    10
+    >>> fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[10])
+    14
     """
     count = 0
-    for dtype in dtypes:
-        for layout in layouts:
-            for frozen in read_only:
-                X = np.ones((8, 6), dtype)
-                X = {"C": X, "F": np.asfortranarray(X), "strided": X[::2, ::2]}[layout]
-                if frozen:
-                    X = X.view()  # a read-only view keeps the layout
-                    X.flags.writeable = False
-                for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
-                    # A fresh problem per fit: the solvers update its W0, b0 in place.
-                    problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
-                                                w0=None, b0=None, history=False)
-                    prefetches = (None, 4) if _streamable(X) else (None,)
-                    for threads, ahead in itertools.product((1, 2), prefetches):
-                        # 2: the pool's variant, where the pool has 2 threads
-                        _fit_rows(problem(), thread_count(threads, X.size), ahead)
-                        count += 1
-                    if (layout, frozen) == ("C", False):
-                        _fit_gram(problem())
-                        count += 1
+    for dtype, layout, frozen in itertools.product(dtypes, layouts, read_only):
+        for n in (FIXED_WIDTH_MAX + 1, *widths):
+            X = np.ones((8, n), dtype)
+            X = {"C": X, "F": np.asfortranarray(X), "strided": np.ones((16, 2 * n), dtype)[::2, ::2]}[layout]
+            if frozen:
+                X = X.view()  # a read-only view keeps the layout
+                X.flags.writeable = False
+            for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
+                # A fresh problem per fit: the solvers update its W0, b0 in place.
+                problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
+                                            w0=None, b0=None, history=False)
+                fixed = n <= FIXED_WIDTH_MAX
+                prefetches = (None, 4) if _streamable(X) and not fixed else (None,)
+                for threads, ahead in itertools.product((1, 2), prefetches):
+                    # 2: the pool's variant, where the pool has 2 threads
+                    _fit_rows(problem(), thread_count(threads, X.size), ahead, fixed)
+                    count += 1
+                if (layout, frozen, fixed) == ("C", False, False):
+                    _fit_gram(problem())
+                    count += 1
     return count

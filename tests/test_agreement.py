@@ -157,7 +157,9 @@ THREADS_SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((300_001, 12)); y = X @ rng.standard_normal(12) + 0.5
     Y = np.c_[y, -y]
-    for data, target in ((X, y), (X, Y), (np.asfortranarray(X), y), (np.asfortranarray(X), Y)):
+    small = X[:20_000]  # in the caches: copied to Fortran order for the fixed-width kernel
+    cases = [(data, target[:len(data)]) for data in (X, np.asfortranarray(X), small) for target in (y, Y)]
+    for data, target in cases:
         fits = [fastgd.fit_linear(data, target, max_iter=5, n_threads=t) for t in (1, 2, 3, 8)]
         for fit in fits[1:]:
             assert fit.w.tobytes() == fits[0].w.tobytes(), "w differs with threads"
@@ -189,7 +191,7 @@ def test_prefetching_variant_gives_the_same_bits(n):
     for target in (y, np.c_[y, -y]):
         fits = [
             _fit_rows(linear_problem(X, target, lr=0.01, max_iter=20, tol=0.0, w0=None, b0=None,
-                                     history=False), threads, ahead)
+                                     history=False), threads, ahead, False)
             for threads, ahead in [(1, None), (1, 7), (2, 7)]
         ]
         for fit in fits[1:]:
@@ -205,3 +207,38 @@ def test_only_float64_c_order_x_beyond_the_caches_is_prefetched():
     assert prefetch_rows(np.empty(big.shape, order="F")) is None
     assert prefetch_rows(np.empty((PREFETCH_MIN_BYTES // 8, 2), np.float32)) is None  # compute-bound
     assert prefetch_rows(np.empty((1000, 2))) is None
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
+def test_fixed_width_kernel_agrees_with_the_generic_kernels(n):
+    # n <= 16 goes to the fixed-width kernel (on a Fortran-order copy of C-order X), 17 does not.
+    from fastgd._validate import linear_problem
+    from fastgd.linear import _fit_rows
+
+    X, y = random_problem(1003, n)
+    ref = fastgd.reference.fit_linear(X, y, lr=0.02, max_iter=50)
+    for data in (X, np.asfortranarray(X)):
+        fixed = fastgd.fit_linear(data, y, lr=0.02, max_iter=50)
+        generic = _fit_rows(linear_problem(data, y, lr=0.02, max_iter=50, tol=0.0, w0=None, b0=None,
+                                           history=False), 1, None, False)
+        assert_same_fit(fixed, ref, 1e-12)
+        assert_same_fit(generic, ref, 1e-12)
+
+
+def test_c_order_x_in_the_caches_gives_the_bits_of_its_fortran_order_copy():
+    X, y = random_problem(777, 9, 2)
+    for threads in (1, 2):
+        c = fastgd.fit_linear(X, y, max_iter=30, n_threads=threads)
+        f = fastgd.fit_linear(np.asfortranarray(X), y, max_iter=30, n_threads=threads)
+        assert c.w.tobytes() == f.w.tobytes() and c.b.tobytes() == f.b.tobytes()
+
+
+def test_which_x_gets_the_fixed_width_kernel():
+    from fastgd.linear import COLUMN_COPY_MAX_BYTES, FIXED_WIDTH_MAX, fixed_width
+
+    rows = COLUMN_COPY_MAX_BYTES // (8 * FIXED_WIDTH_MAX)  # never touched: no memory committed
+    assert fixed_width(np.empty((1000, FIXED_WIDTH_MAX)))
+    assert fixed_width(np.empty((1000, 2 * FIXED_WIDTH_MAX))[:, ::2])  # strided, small: copied
+    assert not fixed_width(np.empty((1000, FIXED_WIDTH_MAX + 1)))
+    assert not fixed_width(np.empty((rows, FIXED_WIDTH_MAX)))  # too large to copy
+    assert fixed_width(np.empty((rows, FIXED_WIDTH_MAX), order="F"))  # its columns, in place

@@ -1,15 +1,31 @@
-"""The two ways to sum one block of rows: the gradient and squared-error sums of rows
+"""The three ways to sum one block of rows: the gradient and squared-error sums of rows
 ``block * block_rows`` up to the next block (or the end of X).
 
-Both write the block's gradient sums into ``G[block]`` (k, n) and ``gb[block]`` (k,) and return
-its sum of squared errors. Which one runs depends on X's memory order only, never on the
-number of threads, so each block's sums come out the same bits on one thread or many.
+Each writes the block's gradient sums into ``G[block]`` (k, n) and ``gb[block]`` (k,) and
+returns its sum of squared errors. Which one runs depends on X's shape and memory order only,
+never on the number of threads, so each block's sums come out the same bits on one thread or
+many.
 """
+import numpy as np
+
 from .._config import jit
 from .prefetch import prefetch
+from .registers import stack_zeros
 
 #: Bytes in a cache line: the step of the prefetches.
 LINE_BYTES = 64
+
+
+@jit(inline="always")
+def _row_step(X, Y, i, j, bj, w, g, n):
+    """Row ``i``'s error against output ``j`` (its prediction minus ``Y[i, j]``), with the
+    row's share of the gradient added into ``g``: the textbook step, one row at a time."""
+    e = bj - Y[i, j]
+    for f in range(n):
+        e += X[i, f] * w[f]
+    for f in range(n):
+        g[f] += X[i, f] * e
+    return e
 
 
 @jit(inline="always")
@@ -69,11 +85,7 @@ def row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb):
             sse += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
             i += 4
         while i < rows:
-            e = bj - ys[i, j]
-            for f in range(n):
-                e += xs[i, f] * w[f]
-            for f in range(n):
-                g[f] += xs[i, f] * e
+            e = _row_step(xs, ys, i, j, bj, w, g, n)
             sum_e += e
             sse += e * e
             i += 1
@@ -117,5 +129,36 @@ def column_major_block(X, Y, Wt, b, block, block_rows, G, gb, e):
         for i in range(rows):
             sum_e += e[i]
             sse += e[i] * e[i]
+        gb[block, j] = sum_e
+    return sse
+
+
+@jit(inline="always")
+def fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width):
+    """The sums of ``row_major_block`` for X with contiguous columns and ``len(width)`` of them.
+
+    The number of features is a constant of the compiled variant, so the loops over features
+    unroll, the gradient sums stay in registers (:func:`.registers.stack_zeros`), and LLVM
+    vectorises the loop over rows: each step loads a vector of rows from every column, one
+    load an element for the two FMAs that the prediction and the gradient need.
+    """
+    m = X.shape[0]
+    n = len(width)
+    # Unsigned row numbers: numba wraps negative indices around, and a signed row number
+    # that LLVM cannot prove non-negative turns every load of a vector of rows into a gather.
+    r0 = np.uint64(block * block_rows)
+    r1 = np.uint64(min(m, (block + 1) * block_rows))
+    sse = 0.0
+    for j in range(Y.shape[1]):
+        bj = b[j]
+        w = Wt[j]
+        g = stack_zeros(width, G)
+        sum_e = 0.0
+        for i in range(r0, r1):
+            e = _row_step(X, Y, i, j, bj, w, g, n)
+            sum_e += e
+            sse += e * e
+        for f in range(n):
+            G[block, j, f] = g[f]
         gb[block, j] = sum_e
     return sse

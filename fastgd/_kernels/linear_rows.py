@@ -1,8 +1,9 @@
 """The fused row kernel of ``fit_linear``: one pass over the rows per iteration.
 
 Rows are cut into fixed blocks (their size depends on ``n`` only). Each block's gradient and
-squared-error sums are formed by one of the two block kernels of :mod:`.blocks` (row by row, or
-column by column when X is in Fortran order) into the block's own slot, and the slots are added
+squared-error sums are formed by one of the block kernels of :mod:`.blocks` (row by row; column
+by column when X is in Fortran order; or, for few features, the fixed-width kernel that keeps
+its sums in registers) into the block's own slot, and the slots are added
 in block order. The partition and the order of every sum are fixed by the data's shape and
 memory order, so the same input gives the same bits on one thread or many.
 """
@@ -12,15 +13,17 @@ import numpy as np
 from numba import get_thread_id, prange
 
 from .._config import jit
-from .blocks import column_major_block, row_major_block
+from .blocks import column_major_block, fixed_width_block, row_major_block
 
 OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
 
 
 @jit(parallel=True)
-def _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E):
+def _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width):
     for block in prange(G.shape[0]):
-        if E is not None:
+        if width is not None:
+            sse[block] = fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width)
+        elif E is not None:
             sse[block] = column_major_block(X, Y, Wt, b, block, block_rows, G, gb,
                                             E[get_thread_id()])
         elif ahead is None:
@@ -80,8 +83,8 @@ def _copy_state(Wt, b, Wt_to, b_to):
 
 
 @jit()
-def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, E, history,
-            Wt_last, b_last):
+def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, E, width,
+            history, Wt_last, b_last):
     """Batch gradient descent on ``Wt`` (k, n) and ``b`` (k,), updated in place.
 
     Each iteration makes one pass over the rows of ``X`` (m, n) against ``Y`` (m, k), then the
@@ -102,7 +105,9 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
     because numba prunes ``is None`` branches only in the function it compiles, not in an
     inlined helper. ``E=None`` sums blocks
     row by row; an array (one row of at least ``block_rows`` per thread id) sums them column
-    by column, the fast order for X whose columns are contiguous.
+    by column, the fast order for X whose columns are contiguous. ``width``, a tuple of ``n``
+    items or None, picks the fixed-width kernel for X whose columns are contiguous: the tuple's
+    length is part of its type, so each ``n`` compiles its own variant, with ``n`` a constant.
     """
     m, n = X.shape
     k = Y.shape[1]
@@ -118,7 +123,10 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
     updates = 0
     while True:
         if threads is not None:
-            _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E)
+            _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width)
+        elif width is not None:
+            for block in range(blocks):
+                sse[block] = fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width)
         elif E is not None:
             for block in range(blocks):
                 sse[block] = column_major_block(X, Y, Wt, b, block, block_rows, G, gb, E[0])
