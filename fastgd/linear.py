@@ -184,17 +184,19 @@ def _fit_rows(problem, threads, ahead, fixed):
     """The row kernel on ``threads`` threads, prefetching ``ahead`` rows ahead (None: not), or
     with ``fixed`` the fixed-width kernel on X's columns (copied to Fortran order if need be)."""
     X, Y = problem.X, problem.Y
-    X = np.asfortranarray(X) if fixed else X
-    width = (0,) * X.shape[1] if fixed else None  # its length types the compiled variant
+    rows = block_rows(X.shape[1])
+    width = E = None
+    if fixed:
+        X = np.asfortranarray(X)  # X itself when its columns are contiguous already
+        width = (0,) * X.shape[1]  # its length types the compiled variant
+    elif _column_major(X):
+        # The column kernel forms a block's errors in E, one row per thread of numba's pool
+        # (``numba.get_thread_id()`` picks it); with E None the row kernel runs.
+        E = np.empty((1 if threads == 1 else numba.config.NUMBA_NUM_THREADS, rows), X.dtype)
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     losses = np.empty(problem.max_iter if problem.history else 0)
-    rows = block_rows(X.shape[1])
-    # When X's columns are contiguous, a block's errors are formed in E, one row per thread of
-    # numba's pool (``numba.get_thread_id()`` picks it); None picks the row-major block kernel.
-    pool = numba.config.NUMBA_NUM_THREADS
-    E = np.empty((1 if threads == 1 else pool, rows), X.dtype) if _column_major(X) and not fixed else None
     args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows, ahead)
     state = (losses, Wt_last, b_last)
     if threads == 1:
