@@ -38,9 +38,10 @@ PREFETCH_MIN_ITEMSIZE = 8
 #: 16 0.42, 20 0.33, 32 0.20, against 0.27, 0.29, 0.24, 0.23, 0.27 for the column kernel.
 FIXED_WIDTH_MAX = 16
 #: X with at most FIXED_WIDTH_MAX features but not in Fortran order is copied to it when it is
-#: smaller than this (so it fits the caches, as the copy does): the copy (``layout.fortran_copy``)
-#: costs about three iterations of the kernel (W4: 0.28-0.32 ns an element once, against 0.26
-#: an iteration saved).
+#: smaller than this (so it fits the caches, as the copy does). On W4 the copy
+#: (``layout.fortran_copy``) takes 0.28-0.32 ns an element, about three iterations of the kernel,
+#: and a fit of C-order X takes 0.6-0.9 ms (eight iterations) more than one of the same X in
+#: Fortran order, fresh pages included; the kernel saves 0.26 ns an element every iteration.
 COLUMN_COPY_MAX_BYTES = PREFETCH_MIN_BYTES
 
 
@@ -157,7 +158,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     With at most 16 features, X is read by a kernel compiled for that number of features,
     which keeps its sums in registers and is vectorised across rows of contiguous columns:
     Fortran-order X is read in place, and any other X under 16 MiB is first copied to Fortran
-    order (a copy that costs about three iterations). Larger C-order (and strided) X is read a
+    order (a copy that costs a few iterations). Larger C-order (and strided) X is read a
     row at a time; Fortran-order X with more features a column at a time within each block.
     Memory used beyond X and y is that copy, O(n k (1 + m / block)) for the block sums, one
     block of errors per thread for Fortran-order X, and O(max_iter) for the history.
