@@ -103,9 +103,9 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
     never loads the threaded code. Any other value (``True``) spreads the blocks over numba's
     thread pool. The block dispatch is written out twice, here and in ``_evaluate_parallel``,
     because numba prunes ``is None`` branches only in the function it compiles, not in an
-    inlined helper. ``E=None`` sums blocks
-    row by row; an array (one row of at least ``block_rows`` per thread id) sums them column
-    by column, the fast order for X whose columns are contiguous. ``width``, a tuple of ``n``
+    inlined helper. ``E=None`` sums blocks row by row; an array (one row of at least
+    ``block_rows`` per thread id) sums them column by column, the fast order for X whose
+    columns are contiguous. ``width``, a tuple of ``n``
     items or None, picks the fixed-width kernel for X whose columns are contiguous: the tuple's
     length is part of its type, so each ``n`` compiles its own variant, with ``n`` a constant.
     """
