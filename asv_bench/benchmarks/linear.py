@@ -7,7 +7,7 @@ import numpy as np
 
 import fastgd
 from fastgd import reference
-from fastgd._kernels.floor import read_passes
+from fastgd._kernels.floor import fma_passes, read_passes
 from fastgd.bench import FIRST_FIT, bare_kernel_call
 from fastgd.workloads import LR, WORKLOADS, make_problem
 
@@ -27,6 +27,7 @@ class FitLinear:
         self.iters = self.workload.iterations
         fastgd.fit_linear(self.X, self.y, max_iter=0)  # compile (or load) outside the timing
         read_passes(self.X.reshape(-1), 0)
+        fma_passes(self.X.reshape(-1), 0)
 
     def time_fast(self, name):
         fastgd.fit_linear(self.X, self.y, lr=LR, max_iter=self.iters)
@@ -37,6 +38,11 @@ class FitLinear:
     def time_floor(self, name):
         """One vectorised read pass over X per iteration: what a fused kernel cannot beat."""
         read_passes(self.X.reshape(-1), self.iters)
+
+    def time_fma_stream(self, name):
+        """The floor's read with the fused kernel's two FMAs an element and no rows: what the
+        arithmetic alone leaves of the floor on one thread."""
+        fma_passes(self.X.reshape(-1), self.iters)
 
     def peakmem_fast(self, name):
         fastgd.fit_linear(self.X, self.y, lr=LR, max_iter=self.iters)
