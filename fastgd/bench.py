@@ -130,14 +130,21 @@ def _allocations(X, y, iters):
 IN_CACHE_BYTES = 1 << 19
 
 
+def _stream_share(flat, passes, repeat):
+    """Read floor / two-FMA stream over ``flat``: what the fused arithmetic alone leaves of the
+    floor on one thread, timed in interleaved rounds."""
+    stream, floor = best_times(lambda: fma_passes(flat, passes),
+                               lambda: read_passes(flat, passes), repeat=repeat)
+    return floor / stream
+
+
 def _add_memory_caps(add, name, X, y, iters, floor, repeat):
     """What caps a fit of X from memory on one thread: the same arithmetic without the rows (two
     FMAs an element into separate sums) against the read floor; the row kernel's time on rows
     held in cache, per element, as a share of the read from memory. Work that costs near a
     DRAM read in cache cannot hide behind it."""
-    stream, again = best_times(lambda: fma_passes(X.reshape(-1), iters),
-                               lambda: read_passes(X.reshape(-1), iters), repeat=repeat)
-    add(f"  {name} floor / two-FMA stream, 1 thread", again / stream, "(the arithmetic alone)")
+    add(f"  {name} floor / two-FMA stream, 1 thread", _stream_share(X.reshape(-1), iters, repeat),
+        "(the arithmetic alone)")
     rows = max(1, IN_CACHE_BYTES // X[0].nbytes)
     part, part_y, part_iters = X[:rows], y[:rows], iters * (X.shape[0] // rows)
     in_cache = best_time(lambda: fit_linear(part, part_y, max_iter=part_iters, n_threads=1),
@@ -165,9 +172,8 @@ def measure_targets(repeat=5):
                                   lambda: read_passes(X32.reshape(-1), 20), repeat=repeat)
     add("  W5 read floor: float64 / float32", floor64 / floor32, "(the most float32 gains)")
     add("  W5 float32 floor / fast, 1 thread", floor32 / t32, "(float32 kernel vs its floor)")
-    stream32, again32 = best_times(lambda: fma_passes(X32.reshape(-1), 20),
-                                   lambda: read_passes(X32.reshape(-1), 20), repeat=repeat)
-    add("  W5 float32 floor / two-FMA stream, 1 thread", again32 / stream32, "(the arithmetic alone)")
+    add("  W5 float32 floor / two-FMA stream, 1 thread", _stream_share(X32.reshape(-1), 20, repeat),
+        "(the arithmetic alone)")
     add("W5 float32 vs float64 max rel |dw|", float(np.max(np.abs(f32.w - f64.w) / np.abs(f64.w))), "<= 1e-5")
 
     floor_targets = {"W3": ">= 0.5", "W4": ">= 0.5", "W5": ">= 0.9", "W6": ">= 0.9"}
