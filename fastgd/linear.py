@@ -259,9 +259,10 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     read-only; 1-D and 2-D y; on one thread and on numba's pool for all of them: the row kernel
     (with and without the prefetching that float64 C-order X too large for the caches gets),
     the fixed-width kernel for each number of features in ``widths`` (with the copy to Fortran
-    order that C-order and strided X take), and ``solver="gram"`` for writable C-order X. Each variant takes a few seconds to compile into a cold cache (all
-    of them, about 9 minutes on a 2-core machine); a warm cache loads them all in under two
-    seconds. Returns the number of fits run.
+    order that C-order and strided X take), and ``solver="gram"`` for writable C-order X. Each
+    variant takes a few seconds to compile into a cold cache (all of them, about 9 minutes on a
+    2-core machine); a warm cache loads them all in under two seconds. Returns the number of
+    fits run.
 
     Examples
     --------
