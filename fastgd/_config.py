@@ -49,6 +49,11 @@ def _ensure_cache_dir():
 CACHE_DIR = _ensure_cache_dir()
 
 
-def jit(**options):
-    """``numba.njit`` with fastgd's options: cached, GIL released, restricted fast-math."""
-    return numba.njit(cache=True, nogil=True, fastmath=set(FASTMATH), **options)
+def jit(exact=False, **options):
+    """``numba.njit`` with fastgd's options: cached, GIL released, restricted fast-math.
+
+    ``exact=True`` compiles without fast-math, so every sum runs in the order written, in
+    whatever function LLVM inlines it into (its flags travel with its instructions).
+    """
+    fastmath = set() if exact else set(FASTMATH)
+    return numba.njit(cache=True, nogil=True, fastmath=fastmath, **options)

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from ._divergence import BLOWUP, linear_divergence
-from ._kernels import layout, linear_gram, linear_rows
+from ._kernels import layout, linear_gram, linear_rows, tiles
 from ._validate import check_finite, flag, linear_problem
 from .result import LinearResult
 
@@ -26,10 +26,10 @@ BLOCK_ELEMENTS = 1 << 14
 #: (m x 20 float64, one thread): 8 MiB ran 0.29 ns an element without, 0.39 with; 15 MiB 0.37
 #: without, 0.30 with.
 PREFETCH_MIN_BYTES = 1 << 24
-#: How far ahead of the rows being computed the row kernel prefetches.
+#: How far ahead of the rows being computed the row and tile kernels prefetch.
 PREFETCH_BYTES = 1 << 13
-#: Narrower elements than this leave the kernel compute-bound even from memory: float32 takes
-#: as many instructions an element as float64 for half the bytes, and prefetching W5 in
+#: Narrower elements than this leave the row kernel compute-bound even from memory: float32
+#: takes as many instructions an element as float64 for half the bytes, and prefetching W5 in
 #: float32 made it slower (0.23 ns an element against 0.20), where float64 gained (0.30
 #: against 0.37).
 PREFETCH_MIN_ITEMSIZE = 8
@@ -43,11 +43,22 @@ FIXED_WIDTH_MAX = 16
 #: and a fit of C-order X takes 0.6-0.9 ms (eight iterations) more than one of the same X in
 #: Fortran order, fresh pages included; the kernel saves 0.26 ns an element every iteration.
 COLUMN_COPY_MAX_BYTES = PREFETCH_MIN_BYTES
+#: Most features the tile kernel is compiled for (its loop is unrolled over them). Measured
+#: against the row kernel, one thread, ns an element (tile / row), C-order X in L2: n = 17
+#: 0.149 / 0.174, 20 0.078 / 0.13, 32 0.078 / 0.162, 50 0.087 / 0.137, 64 0.083 / 0.133, 100
+#: 0.109 / 0.134 (float64); 20 0.076 / 0.16, 100 0.067 / 0.095 (float32). From memory: float32
+#: W5 0.12-0.13 / 0.18-0.19, W6 0.16 / 0.26, m x 10 0.12 / 0.29; float64 m x 10 0.23 / 0.36,
+#: but W5 0.27-0.28 / 0.26-0.27 and W6 0.34-0.37 / 0.27-0.28, so large float64 X with more
+#: than FIXED_WIDTH_MAX features keeps the row kernel. (float32 m x 17 from memory is the
+#: exception measured: 0.24 / 0.19.)
+TILE_MAX_FEATURES = 128
 
 
 def block_rows(n):
-    """Rows per block for ``n`` features: fixed by ``n`` alone, so results never depend on threads."""
-    return max(64, BLOCK_ELEMENTS // n)
+    """Rows per block for ``n`` features: fixed by ``n`` alone, so results never depend on threads;
+    a multiple of the tile kernel's largest group of rows (16, float32)."""
+    group = tiles.lanes(4)
+    return max(64, BLOCK_ELEMENTS // n // group * group)
 
 
 def _streamable(X):
@@ -67,6 +78,26 @@ def fixed_width(X):
     if X.shape[1] > FIXED_WIDTH_MAX:
         return False
     return X.flags.f_contiguous or X.nbytes < COLUMN_COPY_MAX_BYTES
+
+
+def tiled(X):
+    """Whether C-order X (that the fixed-width kernel does not take) goes to the tile kernel."""
+    n = X.shape[1]
+    if not X.flags.c_contiguous or n > TILE_MAX_FEATURES or fixed_width(X):
+        return False
+    return X.itemsize == 4 or n <= FIXED_WIDTH_MAX or X.nbytes < PREFETCH_MIN_BYTES
+
+
+def choose_kernel(X):
+    """The block kernel that reads X and its prefetch distance: ``("fixed", None)``,
+    ``("tile", elements or None)``, ``("column", None)`` or ``("rows", rows or None)``."""
+    if fixed_width(X):
+        return "fixed", None
+    if tiled(X):
+        return "tile", PREFETCH_BYTES // X.itemsize if X.nbytes >= PREFETCH_MIN_BYTES else None
+    if _column_major(X):
+        return "column", None
+    return "rows", prefetch_rows(X)
 
 
 def thread_count(n_threads, size):
@@ -158,8 +189,12 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     With at most 16 features, X is read by a kernel compiled for that number of features,
     which keeps its sums in registers and is vectorised across rows of contiguous columns:
     Fortran-order X is read in place, and any other X under 16 MiB is first copied to Fortran
-    order (a copy that costs a few iterations). Larger C-order (and strided) X is read a
-    row at a time; Fortran-order X with more features a column at a time within each block.
+    order (a copy that costs a few iterations). Other C-order X with at most 128 features is
+    read by the tile kernel, also compiled for its number of features: a vector of rows at a
+    time (8 in float64, 16 in float32), every row loaded once and every sum kept in registers.
+    Above 16 MiB, float64 X with more than 16 features goes back to the row kernel, which is
+    faster there; so do strided X and X with more than 128 features. Fortran-order X with more
+    than 16 features is read a column at a time within each block.
     Memory used beyond X and y is that copy, O(n k (1 + m / block)) for the block sums, one
     block of errors per thread for Fortran-order X, and O(max_iter) for the history.
 
@@ -179,20 +214,24 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     if solver == "gram":
         return _fit_gram(problem)
     X = problem.X
-    return _fit_rows(problem, thread_count(n_threads, X.size), prefetch_rows(X), fixed_width(X))
+    return _fit_rows(problem, thread_count(n_threads, X.size), *choose_kernel(X))
 
 
-def _fit_rows(problem, threads, ahead, fixed):
-    """The row kernel on ``threads`` threads, prefetching ``ahead`` rows ahead (None: not), or
-    with ``fixed`` the fixed-width kernel on X's columns (copied to Fortran order if need be)."""
+def _fit_rows(problem, threads, kernel, ahead=None):
+    """The descent on ``threads`` threads with block kernel ``kernel`` (see ``choose_kernel``):
+    the fixed-width kernel on X's columns (copied to Fortran order if need be), the tile kernel,
+    the column kernel, or the row kernel. The tile kernel prefetches ``ahead`` elements ahead,
+    the row kernel ``ahead`` rows (None: not at all)."""
     X, Y = problem.X, problem.Y
     rows = block_rows(X.shape[1])
-    width = E = None
-    if fixed:
+    width = tile = E = None
+    if kernel == "fixed":
         if not X.flags.f_contiguous:
             X = layout.fortran_copy(X)
         width = (0,) * X.shape[1]  # its length types the compiled variant
-    elif _column_major(X):
+    elif kernel == "tile":
+        tile = (0,) * X.shape[1]
+    elif kernel == "column":
         # The column kernel forms a block's errors in E, one row per thread of numba's pool
         # (``numba.get_thread_id()`` picks it); with E None the row kernel runs.
         E = np.empty((1 if threads == 1 else numba.config.NUMBA_NUM_THREADS, rows), X.dtype)
@@ -203,10 +242,10 @@ def _fit_rows(problem, threads, ahead, fixed):
     args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows, ahead)
     state = (losses, Wt_last, b_last)
     if threads == 1:
-        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, width, *state)
+        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, width, tile, *state)
     else:
         with numba_threads(threads):
-            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, E, width, *state)
+            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, E, width, tile, *state)
     if status != linear_rows.OK:
         raise _failure(problem, status, n_iter, loss, Wt_last.T.copy(), b_last)
     return _result(problem, np.ascontiguousarray(Wt.T), b, n_iter, loss, grad_norm, losses)
@@ -256,39 +295,52 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
 
     Useful before forking worker processes, or to take the compile time out of a first
     measured call. By default: float64 and float32; C-order, F-order and strided X, writable and
-    read-only; 1-D and 2-D y; on one thread and on numba's pool for all of them: the row kernel
-    (with and without the prefetching that float64 C-order X too large for the caches gets),
-    the fixed-width kernel for each number of features in ``widths`` (with the copy to Fortran
-    order that C-order and strided X take), and ``solver="gram"`` for writable C-order X. Each
-    variant takes a few seconds to compile into a cold cache (all of them, about 9 minutes on a
-    2-core machine); a warm cache loads them all in under two seconds. Returns the number of
-    fits run.
+    read-only; 1-D and 2-D y; on one thread and on numba's pool for all of them. For each number
+    of features in ``widths``, and for ``TILE_MAX_FEATURES + 1`` (the generic row and column
+    kernels), it compiles the kernels that ``fit_linear`` picks for X of that width in the
+    caches and beyond them: the fixed-width kernel (with the copy to Fortran order that C-order
+    and strided X take), the tile kernel and the row kernel, each with and without prefetching
+    where large X gets it, and ``solver="gram"`` for writable C-order X. The tile kernel is
+    compiled per number of features up to ``TILE_MAX_FEATURES``: name the widths a program
+    uses. Each variant takes a few seconds to compile into a cold cache; a warm cache loads
+    them in milliseconds. Returns the number of fits run.
 
     Examples
     --------
     >>> import fastgd
-    >>> fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[10])
-    14
+    >>> fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[20])
+    18
     """
     count = 0
     for dtype, layout, frozen in itertools.product(dtypes, layouts, read_only):
-        for n in (FIXED_WIDTH_MAX + 1, *widths):
-            X = np.ones((8, n), dtype)
-            X = {"C": X, "F": np.asfortranarray(X), "strided": np.ones((16, 2 * n), dtype)[::2, ::2]}[layout]
-            if frozen:
-                X = X.view()  # a read-only view keeps the layout
-                X.flags.writeable = False
+        for n in (TILE_MAX_FEATURES + 1, *widths):
+            X = _layout(8, n, dtype, layout, frozen, fill=1)
+            large = _layout(PREFETCH_MIN_BYTES // (n * X.itemsize) + 1, n, dtype, layout, frozen)
+            kernels = {choose_kernel(X), choose_kernel(large)}  # (kernel, prefetch distance)
             for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
                 # A fresh problem per fit: the solvers update its W0, b0 in place.
                 problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
                                             w0=None, b0=None, history=False)
-                fixed = n <= FIXED_WIDTH_MAX
-                prefetches = (None, 4) if _streamable(X) and not fixed else (None,)
-                for threads, ahead in itertools.product((1, 2), prefetches):
+                for threads, kernel in itertools.product((1, 2), kernels):
                     # 2: the pool's variant, where the pool has 2 threads
-                    _fit_rows(problem(), thread_count(threads, X.size), ahead, fixed)
+                    _fit_rows(problem(), thread_count(threads, X.size), *kernel)
                     count += 1
-                if (layout, frozen, fixed) == ("C", False, False):
+                if (layout, frozen, n) == ("C", False, TILE_MAX_FEATURES + 1):
                     _fit_gram(problem())
                     count += 1
     return count
+
+
+def _layout(rows, n, dtype, layout, frozen, fill=None):
+    """A (rows, n) X in ``layout``: "C", "F" or "strided" (every other row and column of a
+    larger array); read-only if ``frozen``. Filled with ``fill``, or else left uninitialised,
+    which costs no memory until it is read."""
+    X = {"C": lambda: np.empty((rows, n), dtype),
+         "F": lambda: np.empty((rows, n), dtype, order="F"),
+         "strided": lambda: np.empty((2 * rows, 2 * n), dtype)[::2, ::2]}[layout]()
+    if fill is not None:
+        X[...] = fill
+    if frozen:
+        X = X.view()  # a read-only view keeps the layout
+        X.flags.writeable = False
+    return X

@@ -182,8 +182,9 @@ def test_n_threads_beyond_the_pool_is_capped(problem):
 
 
 @pytest.mark.parametrize("n", [1, 3, 20])
-def test_prefetching_variant_gives_the_same_bits(n):
-    # X beyond the caches gets the variant that prefetches rows ahead; it must not change a bit.
+@pytest.mark.parametrize("kernel", ["rows", "tile"])
+def test_prefetching_variant_gives_the_same_bits(n, kernel):
+    # X beyond the caches gets the variant that prefetches ahead; it must not change a bit.
     from fastgd.linear import _fit_rows
     from fastgd._validate import linear_problem
 
@@ -191,7 +192,7 @@ def test_prefetching_variant_gives_the_same_bits(n):
     for target in (y, np.c_[y, -y]):
         fits = [
             _fit_rows(linear_problem(X, target, lr=0.01, max_iter=20, tol=0.0, w0=None, b0=None,
-                                     history=False), threads, ahead, False)
+                                     history=False), threads, kernel, ahead)
             for threads, ahead in [(1, None), (1, 7), (2, 7)]
         ]
         for fit in fits[1:]:
@@ -220,9 +221,45 @@ def test_fixed_width_kernel_agrees_with_the_generic_kernels(n):
     for data in (X, np.asfortranarray(X)):
         fixed = fastgd.fit_linear(data, y, lr=0.02, max_iter=50)
         generic = _fit_rows(linear_problem(data, y, lr=0.02, max_iter=50, tol=0.0, w0=None, b0=None,
-                                           history=False), 1, None, False)
+                                           history=False), 1, "column" if data is not X else "rows")
         assert_same_fit(fixed, ref, 1e-12)
         assert_same_fit(generic, ref, 1e-12)
+
+
+@pytest.mark.parametrize("n, dtype", [(1, np.float64), (7, np.float64), (20, np.float64),
+                                      (100, np.float64), (20, np.float32), (33, np.float32)])
+def test_tile_kernel_agrees_with_the_reference(n, dtype):
+    # 1003 rows: two blocks for n = 20, and rows after the last whole group of 8 or 16. One
+    # output reads y's column as a vector, three read each column with a stride.
+    from fastgd._validate import linear_problem
+    from fastgd.linear import _fit_rows
+
+    for k in (None, 3):
+        X, y = random_problem(1003, n, k, dtype)
+        ref = fastgd.reference.fit_linear(X.astype(np.float64), y.astype(np.float64), lr=0.02,
+                                          max_iter=30)
+        tile = _fit_rows(linear_problem(X, y, lr=0.02, max_iter=30, tol=0.0, w0=None, b0=None,
+                                        history=False), 1, "tile")
+        assert tile.w.dtype == dtype
+        assert_same_fit(tile, ref, 1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_which_x_gets_the_tile_kernel():
+    from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, TILE_MAX_FEATURES, choose_kernel
+
+    def large(n, dtype=np.float64):  # never touched: no memory is committed
+        return np.empty((PREFETCH_MIN_BYTES // (n * np.dtype(dtype).itemsize) + 1, n), dtype)
+
+    assert choose_kernel(np.empty((1000, 20))) == ("tile", None)
+    assert choose_kernel(np.empty((1000, TILE_MAX_FEATURES), np.float32)) == ("tile", None)
+    assert choose_kernel(np.empty((1000, TILE_MAX_FEATURES + 1))) == ("rows", None)
+    assert choose_kernel(np.empty((1000, 20), order="F")) == ("column", None)
+    assert choose_kernel(np.empty((1000, 40))[:, ::2]) == ("rows", None)  # strided
+    assert choose_kernel(np.empty((1000, 5))) == ("fixed", None)  # copied to Fortran order
+    # Beyond the caches: float32, and float64 with few features, stream through it prefetching.
+    assert choose_kernel(large(20, np.float32)) == ("tile", PREFETCH_BYTES // 4)
+    assert choose_kernel(large(10)) == ("tile", PREFETCH_BYTES // 8)
+    assert choose_kernel(large(20)) == ("rows", PREFETCH_BYTES // (20 * 8))
 
 
 def test_c_order_x_in_the_caches_gives_the_bits_of_its_fortran_order_copy():

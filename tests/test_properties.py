@@ -9,15 +9,19 @@ import fastgd
 ELEMENTS = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=32)
 
 
+LAYOUTS = ("C", "F", "strided", "reversed", "read-only")
+
+
 @st.composite
-def problems(draw):
+def problems(draw, widths=st.integers(1, 6), dtypes=(np.float64, np.float32, np.int32, np.bool_),
+             layouts=LAYOUTS):
     m = draw(st.integers(1, 70))
-    n = draw(st.integers(1, 6))
+    n = draw(widths)
     k = draw(st.sampled_from([None, 1, 3]))
-    dtype = draw(st.sampled_from([np.float64, np.float32, np.int32, np.bool_]))
+    dtype = draw(st.sampled_from(dtypes))
     base = draw(hnp.arrays(np.float64, (m, n), elements=ELEMENTS))
     X = base.astype(dtype)
-    layout = draw(st.sampled_from(["C", "F", "strided", "reversed", "read-only"]))
+    layout = draw(st.sampled_from(layouts))
     if layout == "F":
         X = np.asfortranarray(X)
     elif layout == "strided":
@@ -36,13 +40,12 @@ def kernel_dtype(X):
     return np.float32 if X.dtype == np.float32 else np.float64
 
 
-@given(problems(), st.integers(0, 30))
-def test_fast_matches_reference(problem, iters):
-    X, y = problem
-    # A step that is stable for any X: 1/L <= 1/trace of the Hessian.
-    lr = 1.0 / (1.0 + np.mean(np.sum(np.asarray(X, np.float64) ** 2, axis=1)))
-    fast = fastgd.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
-    ref = fastgd.reference.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
+def stable_lr(X):
+    """A step that is stable for any X: 1/L <= 1/trace of the Hessian."""
+    return 1.0 / (1.0 + np.mean(np.sum(np.asarray(X, np.float64) ** 2, axis=1)))
+
+
+def assert_matches(fast, ref, X, y, iters):
     dtype = kernel_dtype(X)
     assert fast.w.dtype == ref.w.dtype == dtype
     assert fast.w.shape == ref.w.shape == (X.shape[1],) + y.shape[1:]
@@ -53,6 +56,31 @@ def test_fast_matches_reference(problem, iters):
     np.testing.assert_allclose(fast.w, ref.w, rtol=rtol, atol=rtol * scale)
     np.testing.assert_allclose(fast.b, ref.b, rtol=rtol, atol=rtol * scale)
     np.testing.assert_allclose(fast.history, ref.history, rtol=rtol, atol=rtol * (1 + ref.history.max(initial=0)))
+
+
+@given(problems(), st.integers(0, 30))
+def test_fast_matches_reference(problem, iters):
+    X, y = problem
+    lr = stable_lr(X)
+    fast = fastgd.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
+    ref = fastgd.reference.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
+    assert_matches(fast, ref, X, y, iters)
+
+
+# Few widths: the tile kernel compiles for each. fit_linear gives X this small to the
+# fixed-width kernel unless it is wider than 16, so the narrower ones are run on it directly.
+@given(problems(widths=st.sampled_from([1, 3, 20]), dtypes=(np.float64, np.float32),
+                layouts=("C", "read-only")), st.integers(0, 30))
+def test_tile_kernel_matches_reference(problem, iters):
+    from fastgd._validate import linear_problem
+    from fastgd.linear import _fit_rows
+
+    X, y = problem
+    lr = stable_lr(X)
+    tile = _fit_rows(linear_problem(X, y, lr=lr, max_iter=iters, tol=0.0, w0=None, b0=None,
+                                    history=True), 1, "tile")
+    ref = fastgd.reference.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
+    assert_matches(tile, ref, X, y, iters)
 
 
 @given(problems())

@@ -11,6 +11,7 @@ import numpy as np
 from .._config import jit
 from .prefetch import prefetch
 from .registers import stack_zeros
+from .tiles import VECTOR_BYTES, tile_pass
 
 #: Bytes in a cache line: the step of the prefetches.
 LINE_BYTES = 64
@@ -161,4 +162,45 @@ def fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width):
         for f in range(n):
             G[block, j, f] = g[f]
         gb[block, j] = sum_e
+    return sse
+
+
+@jit(exact=True)
+def _last_rows(X, Y, j, bj, w, g, start, stop):
+    """The textbook step for rows ``start .. stop``, added into ``g``: ``(sse, sum of errors)``.
+
+    Compiled on its own without fast-math: inlined into the one-thread and the threaded
+    descent alike, LLVM may not reorder its sums differently in each.
+    """
+    sse = 0.0
+    sum_e = 0.0
+    for i in range(start, stop):
+        e = _row_step(X, Y, i, j, bj, w, g, X.shape[1])
+        sum_e += e
+        sse += e * e
+    return sse, sum_e
+
+
+@jit(inline="always")
+def tiled_block(X, Y, Wt, b, block, block_rows, ahead, G, gb, tile):
+    """The sums of ``row_major_block`` for C-order X with ``len(tile)`` features.
+
+    Whole groups of rows, one vector of rows each, go through :func:`.tiles.tile_pass`
+    (``block_rows`` is a multiple of the group); the rows after the last whole group, only in
+    X's last block, take the textbook step. ``ahead`` (elements) is how far ahead the tile
+    kernel prefetches X, or None.
+    """
+    m = X.shape[0]
+    r0 = block * block_rows
+    r1 = min(r0 + block_rows, m)
+    step = VECTOR_BYTES // X.itemsize
+    done = r0 + (r1 - r0) // step * step
+    sse = 0.0
+    for j in range(Y.shape[1]):
+        g = G[block, j]
+        group_sse, group_sum = tile_pass(X, Y[:, j], Wt[j], b[j], r0, (done - r0) // step, g,
+                                         ahead, tile)
+        last_sse, last_sum = _last_rows(X, Y, j, b[j], Wt[j], g, done, r1)
+        sse += group_sse + last_sse
+        gb[block, j] = group_sum + last_sum
     return sse

@@ -2,8 +2,9 @@
 
 Rows are cut into fixed blocks (their size depends on ``n`` only). Each block's gradient and
 squared-error sums are formed by one of the block kernels of :mod:`.blocks` (row by row; column
-by column when X is in Fortran order; or, for few features, the fixed-width kernel that keeps
-its sums in registers) into the block's own slot, and the slots are added in block order. The
+by column when X is in Fortran order; for few features, the fixed-width kernel that keeps its
+sums in registers; or, for C-order X, the tile kernel, a vector of rows at a time) into the
+block's own slot, and the slots are added in block order. The
 partition and the order of every sum are fixed by the data's shape and memory order, so the
 same input gives the same bits on one thread or many.
 """
@@ -13,15 +14,17 @@ import numpy as np
 from numba import get_thread_id, prange
 
 from .._config import jit
-from .blocks import column_major_block, fixed_width_block, row_major_block
+from .blocks import column_major_block, fixed_width_block, row_major_block, tiled_block
 
 OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
 
 
 @jit(parallel=True)
-def _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width):
+def _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width, tile):
     for block in prange(G.shape[0]):
-        if width is not None:
+        if tile is not None:
+            sse[block] = tiled_block(X, Y, Wt, b, block, block_rows, ahead, G, gb, tile)
+        elif width is not None:
             sse[block] = fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width)
         elif E is not None:
             sse[block] = column_major_block(X, Y, Wt, b, block, block_rows, G, gb,
@@ -32,10 +35,16 @@ def _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width):
             sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb)
 
 
-@jit(inline="always")
+@jit(exact=True)
 def _reduce(G, gb, sse, scale, dW, db):
     """Add the block slots in block order into the gradient ``dW``, ``db``, scaled by ``scale``
-    (1/m, the seed's factor); return (J, norm)."""
+    (1/m, the seed's factor); return (J, norm).
+
+    This and ``_update`` are compiled without fast-math, as their own functions: the
+    one-thread and the threaded ``descend`` are compiled apart, and with fast-math LLVM was
+    free to fuse or reorder their arithmetic differently in each (it once made one update an
+    FMA and the other a multiply and a subtraction: bits that depended on the thread count).
+    """
     dW[:] = 0.0
     db[:] = 0.0
     total = 0.0
@@ -82,8 +91,17 @@ def _copy_state(Wt, b, Wt_to, b_to):
             Wt_to[j, f] = Wt[j, f]
 
 
+@jit(exact=True)
+def _update(Wt, b, dW, db, lr):
+    """The simultaneous step ``W -= lr dW, b -= lr db``."""
+    for j in range(Wt.shape[0]):
+        b[j] -= lr * db[j]
+        for f in range(Wt.shape[1]):
+            Wt[j, f] -= lr * dW[j, f]
+
+
 @jit()
-def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, E, width,
+def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, E, width, tile,
             history, Wt_last, b_last):
     """Batch gradient descent on ``Wt`` (k, n) and ``b`` (k,), updated in place.
 
@@ -108,6 +126,9 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
     columns are contiguous. ``width``, a tuple of ``n``
     items or None, picks the fixed-width kernel for X whose columns are contiguous: the tuple's
     length is part of its type, so each ``n`` compiles its own variant, with ``n`` a constant.
+    ``tile``, the same kind of tuple, picks the tile kernel for C-order X instead; it then
+    prefetches ``ahead`` elements ahead (None: not at all), and ``block_rows`` is a multiple
+    of its group of rows.
     """
     m, n = X.shape
     k = Y.shape[1]
@@ -123,7 +144,10 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
     updates = 0
     while True:
         if threads is not None:
-            _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width)
+            _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width, tile)
+        elif tile is not None:
+            for block in range(blocks):
+                sse[block] = tiled_block(X, Y, Wt, b, block, block_rows, ahead, G, gb, tile)
         elif width is not None:
             for block in range(blocks):
                 sse[block] = fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width)
@@ -143,8 +167,5 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
         if history.size:
             history[updates] = loss
         _copy_state(Wt, b, Wt_last, b_last)
-        for j in range(k):
-            b[j] -= lr * db[j]
-            for f in range(n):
-                Wt[j, f] -= lr * dW[j, f]
+        _update(Wt, b, dW, db, lr)
         updates += 1

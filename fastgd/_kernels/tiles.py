@@ -1,0 +1,236 @@
+"""``tile_pass``: the fused pass over C-order X a vector of rows at a time, ``n`` a constant.
+
+``L`` rows of C-order X, L the lanes of one 64-byte vector of its dtype (8 float64, 16
+float32), are exactly ``n`` whole vectors. The kernel loads each of them once for the
+prediction and multiplies it by ``w`` tiled to the same lanes; the products of each row are
+summed with the lanes of other rows masked off, and the ``L`` row sums are folded into one
+vector of ``L`` errors. The gradient takes the same ``n`` vectors again (now from the L1
+cache) times the errors permuted to the rows of their lanes, into ``V = n / gcd(n, L)`` vector
+sums that repeat with the tile of ``w``: every step is a vertical multiply-add, and the only
+sums across lanes are the fold, once per ``L`` rows.
+
+Numba's loops cannot express this (LLVM vectorises a C-order row along the row and ends each
+row with a sum across lanes), so the loop is written in LLVM IR here, unrolled for ``n``.
+The order of every sum is fixed by ``n`` and the dtype, so the same rows give the same bits.
+"""
+from math import gcd
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+#: Bytes in one vector register (and one cache line).
+VECTOR_BYTES = 64
+
+_I32 = ir.IntType(32)
+_BYTE_POINTER = ir.IntType(8).as_pointer()
+#: No reassociation: the sums run in the order written.
+_EXACT = ()
+
+
+def lanes(itemsize):
+    """Rows in one group of the tile kernel: the lanes of a vector of ``itemsize``-byte items.
+
+    >>> lanes(8), lanes(4)  # float64, float32
+    (8, 16)
+    """
+    return VECTOR_BYTES // itemsize
+
+
+def _indices(values):
+    return ir.Constant(ir.VectorType(_I32, len(values)), values)
+
+
+def _splat(builder, vector_type, scalar):
+    one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), scalar, _I32(0))
+    return builder.shuffle_vector(one, one, _indices([0] * vector_type.count))
+
+
+def _fma(builder, a, b, c):
+    """``a * b + c`` rounded once, lane by lane."""
+    kind = f"v{a.type.count}f{a.type.element.intrinsic_name[1:]}"
+    fma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(a.type, [a.type] * 3), f"llvm.fma.{kind}")
+    return builder.call(fma, [a, b, c])
+
+
+def _opaque(builder, value, constraint):
+    """``value``, hidden from LLVM's optimiser (an empty asm statement): it can no longer merge
+    loads through this pointer with earlier ones, nor fuse shuffles across it."""
+    return builder.asm(ir.FunctionType(value.type, [value.type]), "", f"={constraint},0",
+                       [value], False)
+
+
+def _fold(builder, vectors):
+    """One vector whose lane ``r`` is the sum of the lanes of ``vectors[r]`` (one per lane):
+    log2(L) rounds, each adding the halves of pairs of vectors."""
+    count = vectors[0].type.count
+    span = count
+    while len(vectors) > 1:
+        half = span // 2
+        low = [s * span + i for s in range(count // span) for i in range(half)]
+        low += [count + i for i in low]
+        high = [i + half for i in low]
+        vectors = [builder.fadd(builder.shuffle_vector(a, b, _indices(low)),
+                                builder.shuffle_vector(a, b, _indices(high)), flags=_EXACT)
+                   for a, b in zip(vectors[0::2], vectors[1::2])]
+        span = half
+    return vectors[0]
+
+
+def _lane_sum(builder, vector):
+    total = builder.extract_element(vector, _I32(0))
+    for lane in range(1, vector.type.count):
+        total = builder.fadd(total, builder.extract_element(vector, _I32(lane)))
+    return total
+
+
+def _prefetch(builder, pointer):
+    hint = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [_BYTE_POINTER, _I32, _I32, _I32]),
+        "llvm.prefetch.p0")
+    builder.call(hint, [builder.bitcast(pointer, _BYTE_POINTER), _I32(0), _I32(3), _I32(1)])
+
+
+class _Tile:
+    """The code of one group of L rows, for ``n`` features of one dtype."""
+
+    def __init__(self, context, builder, dtype, n):
+        self.builder = builder
+        self.item = context.get_value_type(dtype)
+        self.L = lanes(context.get_abi_sizeof(self.item))
+        self.n = n
+        self.V = n // gcd(n, self.L)  # vectors in one tile of w: V * L lanes hold whole rows
+        self.vector = ir.VectorType(self.item, self.L)
+        self.wide = ir.VectorType(ir.DoubleType(), self.L)
+        self.zero = ir.Constant(self.vector, None)
+        self.intp = context.get_value_type(types.intp)
+
+    def load(self, base, k):
+        pointer = self.builder.gep(base, [self.intp(k * self.L)])
+        return self.builder.load(self.builder.bitcast(pointer, self.vector.as_pointer()), align=1)
+
+    def row_sums(self, products):
+        """Per row r of the group, one vector: the products in row r's lanes, others zero."""
+        sums = []
+        for r in range(self.L):
+            first, end = r * self.n, (r + 1) * self.n
+            total = None
+            for k in range(first // self.L, (end - 1) // self.L + 1):
+                inside = [first <= k * self.L + i < end for i in range(self.L)]
+                part = products[k]
+                if not all(inside):
+                    mask = ir.Constant(ir.VectorType(ir.IntType(1), self.L), inside)
+                    part = self.builder.select(mask, part, self.zero)
+                total = part if total is None else self.builder.fadd(total, part, flags=_EXACT)
+            sums.append(total)
+        return sums
+
+    def gradient(self, base, errors, sums, ahead):
+        """Add vector k of the group times the errors of its lanes' rows into ``sums[k % V]``.
+
+        The errors are permuted from ``errors`` shifted by the ``Q`` rows of each tile of w
+        (the shift hidden from LLVM, so it does not fuse the two shuffles into one whose index
+        vector has to be loaded for every k): V index vectors serve every tile.
+        """
+        b = self.builder
+        rows_per_tile = self.V * self.L // self.n
+        shifted = errors
+        for k in range(self.n):
+            tile, v = divmod(k, self.V)
+            if v == 0 and tile > 0:
+                shift = [(i + rows_per_tile) % self.L for i in range(self.L)]
+                shifted = _opaque(b, b.shuffle_vector(shifted, shifted, _indices(shift)), "v")
+            rows = [(v * self.L + i) // self.n for i in range(self.L)]
+            spread = b.shuffle_vector(shifted, shifted, _indices(rows))
+            b.store(_fma(b, self.load(base, k), spread, b.load(sums[v])), sums[v])
+            if ahead is not None:
+                _prefetch(b, b.gep(base, [b.add(ahead, self.intp(k * self.L))]))
+
+
+@intrinsic
+def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
+    """Errors and gradient sums of rows ``start .. start + L * groups`` of C-order ``X``.
+
+    ``y`` the targets of those rows (1-D, any stride), ``w`` the weights (contiguous),
+    ``bias`` a number, ``g`` (contiguous, ``n`` long) receives the gradient sums, ``width`` a
+    tuple of ``n`` items (its length is ``n`` when the kernel is compiled). ``ahead`` is None,
+    or the distance in elements at which each vector's cache line is prefetched. ``start`` must
+    be a multiple of L. Returns ``(sum of squared errors, sum of errors)`` in float64.
+    """
+    contiguous = all(isinstance(a, types.Array) and a.layout == "C" for a in (X, w, g))
+    if not (contiguous and X.ndim == 2 and isinstance(width, types.UniTuple)):
+        return None
+    dtype, n = X.dtype, width.count
+    signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, groups, g, ahead, width)
+
+    def codegen(context, builder, sig, args):
+        X_, y_, w_, bias_, start_, groups_, g_, ahead_, _ = args
+        tile = _Tile(context, builder, dtype, n)
+        L, V, intp = tile.L, tile.V, tile.intp
+        x = context.make_array(sig.args[0])(context, builder, X_)
+        ys = context.make_array(sig.args[1])(context, builder, y_)
+        ws = context.make_array(sig.args[2])(context, builder, w_)
+        gs = context.make_array(sig.args[6])(context, builder, g_)
+        start = context.cast(builder, start_, sig.args[4], types.intp)
+        count = context.cast(builder, groups_, sig.args[5], types.intp)
+        ahead = (None if isinstance(sig.args[7], types.NoneType)
+                 else context.cast(builder, ahead_, sig.args[7], types.intp))
+        bias = _splat(builder, tile.vector, context.cast(builder, bias_, sig.args[3], dtype))
+        weights = [builder.load(builder.gep(ws.data, [intp(f)])) for f in range(n)]
+        w_tile = []
+        for v in range(V):
+            vector = tile.zero
+            for i in range(L):
+                vector = builder.insert_element(vector, weights[(v * L + i) % n], _I32(i))
+            w_tile.append(vector)
+        sums = [cgutils.alloca_once_value(builder, tile.zero) for _ in range(V)]
+        squares = cgutils.alloca_once_value(builder, ir.Constant(tile.wide, None))
+        errors_sum = cgutils.alloca_once_value(builder, ir.Constant(tile.wide, None))
+        y_step = builder.extract_value(ys.strides, 0)
+        y_bytes = builder.bitcast(ys.data, _BYTE_POINTER)
+
+        def targets(row, contiguous):
+            first = builder.gep(y_bytes, [builder.mul(row, y_step)])
+            if contiguous:
+                return builder.load(builder.bitcast(first, tile.vector.as_pointer()), align=1)
+            vector = tile.zero
+            for i in range(L):
+                at = builder.gep(first, [builder.mul(intp(i), y_step)])
+                vector = builder.insert_element(
+                    vector, builder.load(builder.bitcast(at, tile.item.as_pointer())), _I32(i))
+            return vector
+
+        def groups_loop(contiguous):
+            with cgutils.for_range(builder, count, intp=intp) as loop:
+                row = builder.add(start, builder.mul(loop.index, intp(L)))
+                base = builder.gep(x.data, [builder.mul(row, intp(n))])
+                products = [builder.fmul(tile.load(base, k), w_tile[k % V], flags=_EXACT)
+                            for k in range(n)]
+                predictions = _fold(builder, tile.row_sums(products))
+                errors = builder.fadd(predictions, builder.fsub(bias, targets(row, contiguous)))
+                wide = errors if dtype == types.float64 else builder.fpext(errors, tile.wide)
+                builder.store(builder.fadd(builder.load(errors_sum), wide), errors_sum)
+                builder.store(_fma(builder, wide, wide, builder.load(squares)), squares)
+                # The second read of the group comes from L1; loading it again costs less
+                # than keeping n vectors live across the fold, which spills them.
+                tile.gradient(_opaque(builder, base, "r"), errors, sums, ahead)
+
+        item_bytes = intp(context.get_abi_sizeof(tile.item))
+        with builder.if_else(builder.icmp_signed("==", y_step, item_bytes)) as (unit, strided):
+            with unit:
+                groups_loop(True)
+            with strided:
+                groups_loop(False)
+        lanes_of = [builder.load(s) for s in sums]
+        for f in range(n):
+            total = None
+            for lane in range(f, V * L, n):
+                value = builder.extract_element(lanes_of[lane // L], _I32(lane % L))
+                total = value if total is None else builder.fadd(total, value)
+            builder.store(total, builder.gep(gs.data, [intp(f)]))
+        return context.make_tuple(builder, sig.return_type, [
+            _lane_sum(builder, builder.load(squares)), _lane_sum(builder, builder.load(errors_sum))])
+
+    return signature, codegen
