@@ -15,6 +15,7 @@ from numba import get_thread_id, prange
 
 from .._config import jit
 from .blocks import column_major_block, fixed_width_block, row_major_block, tiled_block
+from .exact import add, mul, sub
 
 OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
 
@@ -35,33 +36,31 @@ def _evaluate_parallel(X, Y, Wt, b, block_rows, ahead, G, gb, sse, E, width, til
             sse[block] = row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb)
 
 
-@jit(exact=True)
+@jit(inline="always")
 def _reduce(G, gb, sse, scale, dW, db):
     """Add the block slots in block order into the gradient ``dW``, ``db``, scaled by ``scale``
     (1/m, the seed's factor); return (J, norm).
 
-    This and ``_update`` are compiled without fast-math, as their own functions: the
-    one-thread and the threaded ``descend`` are compiled apart, and with fast-math LLVM was
-    free to fuse or reorder their arithmetic differently in each (it once made one update an
-    FMA and the other a multiply and a subtraction: bits that depended on the thread count).
+    This and ``_update`` use :mod:`.exact` arithmetic: fast-math could fuse or reorder them
+    differently in the one-thread and the threaded descent, which are compiled apart.
     """
     dW[:] = 0.0
     db[:] = 0.0
     total = 0.0
     for block in range(G.shape[0]):
         for j in range(dW.shape[0]):
-            db[j] += gb[block, j]
+            db[j] = add(db[j], gb[block, j])
             for f in range(dW.shape[1]):
-                dW[j, f] += G[block, j, f]
-        total += sse[block]
+                dW[j, f] = add(dW[j, f], np.float64(G[block, j, f]))
+        total = add(total, sse[block])
     squares = 0.0
     for j in range(dW.shape[0]):
-        db[j] *= scale
-        squares += db[j] * db[j]
+        db[j] = mul(db[j], scale)
+        squares = add(squares, mul(db[j], db[j]))
         for f in range(dW.shape[1]):
-            dW[j, f] *= scale
-            squares += dW[j, f] * dW[j, f]
-    return 0.5 * scale * total, math.sqrt(squares)
+            dW[j, f] = mul(dW[j, f], scale)
+            squares = add(squares, mul(dW[j, f], dW[j, f]))
+    return mul(mul(0.5, scale), total), math.sqrt(squares)
 
 
 @jit(inline="always")
@@ -91,13 +90,13 @@ def _copy_state(Wt, b, Wt_to, b_to):
             Wt_to[j, f] = Wt[j, f]
 
 
-@jit(exact=True)
+@jit(inline="always")
 def _update(Wt, b, dW, db, lr):
-    """The simultaneous step ``W -= lr dW, b -= lr db``."""
+    """The simultaneous step ``W -= lr dW, b -= lr db``, in float64 (stored in W's dtype)."""
     for j in range(Wt.shape[0]):
-        b[j] -= lr * db[j]
+        b[j] = sub(np.float64(b[j]), mul(lr, db[j]))
         for f in range(Wt.shape[1]):
-            Wt[j, f] -= lr * dW[j, f]
+            Wt[j, f] = sub(np.float64(Wt[j, f]), mul(lr, dW[j, f]))
 
 
 @jit()
