@@ -19,7 +19,8 @@ import numpy as np
 
 from . import reference
 from ._kernels.floor import fma_passes, launch, read_passes, read_passes_threaded
-from .linear import fit_linear, numba_threads
+from ._validate import linear_problem
+from .linear import PREFETCH_BYTES, _fit_rows, choose_kernel, fit_linear, numba_threads
 from .optimize import minimize
 from .timing import best_time, best_times
 from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem
@@ -126,7 +127,7 @@ def _allocations(X, y, iters):
     return rtsys.get_allocation_stats().alloc - before
 
 
-#: Bytes of X's rows fitted to time the row kernel in cache (L2) rather than from memory.
+#: Bytes of X's rows fitted to time X's kernel in cache (L2) rather than from memory.
 IN_CACHE_BYTES = 1 << 19
 
 
@@ -140,17 +141,30 @@ def _stream_share(flat, passes, repeat):
 
 def _add_memory_caps(add, name, X, y, iters, floor, repeat):
     """What caps a fit of X from memory on one thread: the same arithmetic without the rows (two
-    FMAs an element into separate sums) against the read floor; the row kernel's time on rows
-    held in cache, per element, as a share of the read from memory. Work that costs near a
-    DRAM read in cache cannot hide behind it."""
+    FMAs an element into separate sums) against the read floor; the time of the kernel that
+    fits X on rows held in cache (without prefetches), per element, as a share of the read
+    from memory. Work that costs near a DRAM read in cache cannot hide behind it."""
     add(f"  {name} floor / two-FMA stream, 1 thread", _stream_share(X.reshape(-1), iters, repeat),
         "(the arithmetic alone)")
     rows = max(1, IN_CACHE_BYTES // X[0].nbytes)
     part, part_y, part_iters = X[:rows], y[:rows], iters * (X.shape[0] // rows)
-    in_cache = best_time(lambda: fit_linear(part, part_y, max_iter=part_iters, n_threads=1),
+    kernel, _ = choose_kernel(X)
+
+    in_cache = best_time(lambda: _fit_rows(_problem(part, part_y, part_iters), 1, kernel),
                          repeat=repeat)
-    add(f"  {name} row kernel in cache / read from memory, an element",
+    add(f"  {name} kernel ({kernel}) in cache / read from memory, an element",
         (in_cache / (part.size * part_iters)) / (floor / (X.size * iters)), "(its share)")
+    if kernel != "tile":
+        # Why float64 X this large keeps the row kernel: the tile kernel, prefetching as fastgd
+        # would, against the read floor taken again beside it.
+        tile, again = best_times(
+            lambda: _fit_rows(_problem(X, y, iters), 1, "tile", PREFETCH_BYTES // X.itemsize),
+            lambda: read_passes(X.reshape(-1), iters), repeat=repeat)
+        add(f"  {name} floor / tile kernel, 1 thread", again / tile, "(the kernel not picked)")
+
+
+def _problem(X, y, iters):
+    return linear_problem(X, y, lr=LR, max_iter=iters, tol=0.0, w0=None, b0=None, history=False)
 
 
 def measure_targets(repeat=5):

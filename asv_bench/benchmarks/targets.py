@@ -1,11 +1,13 @@
-"""The performance targets that are not per-workload ratios: threads, memory order, the Gram
-shortcut, and the floors that bound them (``python -m fastgd.bench`` prints the same table)."""
+"""The performance targets that are not per-workload ratios: threads, memory order, the block
+kernels, the Gram shortcut, and the floors that bound them (``python -m fastgd.bench`` prints
+the same table)."""
 import numba
 import numpy as np
 
 import fastgd
 from fastgd._kernels.floor import launch, read_passes_threaded
-from fastgd.linear import numba_threads
+from fastgd._validate import linear_problem
+from fastgd.linear import PREFETCH_BYTES, _fit_rows, numba_threads, prefetch_rows
 from fastgd.workloads import LR, WORKLOADS, make_problem
 
 POOL = numba.config.NUMBA_NUM_THREADS
@@ -74,6 +76,31 @@ class MemoryOrder:
 
     def time_fit(self, order):
         _fit(self.X, self.y, WORKLOADS["W4"].iterations, n_threads=1)
+
+
+class Kernels:
+    """W5 (float64 and float32) and W6 on one thread by the row kernel and by the tile kernel,
+    each prefetching as ``fit_linear`` would have it. ``fit_linear`` picks the tile kernel for
+    float32 and the row kernel for float64 X this large: a change in which is faster shows here.
+    """
+
+    params = (["W5", "W5f32", "W6"], ["rows", "tile"])
+    param_names = ["workload", "kernel"]
+    timeout = 300
+
+    def setup(self, name, kernel):
+        self.X, self.y = make_problem(WORKLOADS[name])
+        self.iters = WORKLOADS[name].iterations
+        self.ahead = prefetch_rows(self.X) if kernel == "rows" else PREFETCH_BYTES // self.X.itemsize
+        self.fit(kernel, 0)
+
+    def fit(self, kernel, iters):
+        problem = linear_problem(self.X, self.y, lr=LR, max_iter=iters, tol=0.0, w0=None, b0=None,
+                                 history=False)
+        _fit_rows(problem, 1, kernel, self.ahead)
+
+    def time_fit(self, name, kernel):
+        self.fit(kernel, self.iters)
 
 
 class Solvers:
