@@ -98,6 +98,8 @@ def test_bench_report_runs(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert "reference/fast" in lines[2] and "floor/fast" in lines[2]
     assert lines[4].startswith("W1 seed") and lines[5].startswith("W2 small")
-    assert float(lines[4].split()[-1]) == 0.0  # W1 agrees with the reference to the last bit
+    # W1 agrees with the reference to an ulp of its w (about 0.55) after 1000 updates: the
+    # kernel's sums (FMAs, in its order) and numpy's dot products round differently.
+    assert float(lines[4].split()[-1]) <= 2.3e-16
     assert "reference/jitted grad" in lines[9] and lines[11].startswith("theta2")
     assert float(lines[12].split()[-1]) < 1e-15  # quad100 agrees with the seed loop

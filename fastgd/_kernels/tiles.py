@@ -25,8 +25,10 @@ VECTOR_BYTES = 64
 
 _I32 = ir.IntType(32)
 _BYTE_POINTER = ir.IntType(8).as_pointer()
-#: No reassociation: the sums run in the order written.
-_EXACT = ()
+#: Numba's fast-math pass adds its flags to every float instruction of a function that has
+#: none, this kernel's included. ``arcp`` (which only lets x / y become x * (1 / y), and there
+#: is no division here) keeps it off, so every sum runs in the order written.
+_EXACT = ("arcp",)
 
 
 def lanes(itemsize):
@@ -82,7 +84,7 @@ def _fold(builder, vectors):
 def _lane_sum(builder, vector):
     total = builder.extract_element(vector, _I32(0))
     for lane in range(1, vector.type.count):
-        total = builder.fadd(total, builder.extract_element(vector, _I32(lane)))
+        total = builder.fadd(total, builder.extract_element(vector, _I32(lane)), flags=_EXACT)
     return total
 
 
@@ -111,19 +113,23 @@ class _Tile:
         pointer = self.builder.gep(base, [self.intp(k * self.L)])
         return self.builder.load(self.builder.bitcast(pointer, self.vector.as_pointer()), align=1)
 
-    def row_sums(self, products):
-        """Per row r of the group, one vector: the products in row r's lanes, others zero."""
+    def row_sums(self, vectors, w_tile):
+        """Per row r of the group, one vector: the products of ``vectors`` and ``w_tile`` in
+        row r's lanes, summed by FMAs, other lanes zero (their x masked to zero, so a NaN or
+        infinity in one row never reaches another)."""
+        b = self.builder
         sums = []
         for r in range(self.L):
             first, end = r * self.n, (r + 1) * self.n
             total = None
             for k in range(first // self.L, (end - 1) // self.L + 1):
                 inside = [first <= k * self.L + i < end for i in range(self.L)]
-                part = products[k]
+                x = vectors[k]
                 if not all(inside):
                     mask = ir.Constant(ir.VectorType(ir.IntType(1), self.L), inside)
-                    part = self.builder.select(mask, part, self.zero)
-                total = part if total is None else self.builder.fadd(total, part, flags=_EXACT)
+                    x = b.select(mask, x, self.zero)
+                w = w_tile[k % self.V]
+                total = b.fmul(x, w, flags=_EXACT) if total is None else _fma(b, x, w, total)
             sums.append(total)
         return sums
 
@@ -206,12 +212,12 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
             with cgutils.for_range(builder, count, intp=intp) as loop:
                 row = builder.add(start, builder.mul(loop.index, intp(L)))
                 base = builder.gep(x.data, [builder.mul(row, intp(n))])
-                products = [builder.fmul(tile.load(base, k), w_tile[k % V], flags=_EXACT)
-                            for k in range(n)]
-                predictions = _fold(builder, tile.row_sums(products))
-                errors = builder.fadd(predictions, builder.fsub(bias, targets(row, contiguous)))
+                vectors = [tile.load(base, k) for k in range(n)]
+                predictions = _fold(builder, tile.row_sums(vectors, w_tile))
+                errors = builder.fadd(predictions, builder.fsub(bias, targets(row, contiguous),
+                                                                flags=_EXACT), flags=_EXACT)
                 wide = errors if dtype == types.float64 else builder.fpext(errors, tile.wide)
-                builder.store(builder.fadd(builder.load(errors_sum), wide), errors_sum)
+                builder.store(builder.fadd(builder.load(errors_sum), wide, flags=_EXACT), errors_sum)
                 builder.store(_fma(builder, wide, wide, builder.load(squares)), squares)
                 # The second read of the group comes from L1; loading it again costs less
                 # than keeping n vectors live across the fold, which spills them.
@@ -228,7 +234,7 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
             total = None
             for lane in range(f, V * L, n):
                 value = builder.extract_element(lanes_of[lane // L], _I32(lane % L))
-                total = value if total is None else builder.fadd(total, value)
+                total = value if total is None else builder.fadd(total, value, flags=_EXACT)
             builder.store(total, builder.gep(gs.data, [intp(f)]))
         return context.make_tuple(builder, sig.return_type, [
             _lane_sum(builder, builder.load(squares)), _lane_sum(builder, builder.load(errors_sum))])
