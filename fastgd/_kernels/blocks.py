@@ -169,8 +169,8 @@ def fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width):
 def _last_rows(X, Y, j, bj, w, g, start, stop):
     """The textbook step for rows ``start .. stop``, added into ``g``: ``(sse, sum of errors)``.
 
-    Compiled on its own without fast-math: inlined into the one-thread and the threaded
-    descent alike, LLVM may not reorder its sums differently in each.
+    Compiled on its own without fast-math: wherever LLVM inlines it, its instructions keep
+    their own flags, so the one-thread and the threaded descent sum these rows alike.
     """
     sse = 0.0
     sum_e = 0.0

@@ -4,9 +4,9 @@ Rows are cut into fixed blocks (their size depends on ``n`` only). Each block's 
 squared-error sums are formed by one of the block kernels of :mod:`.blocks` (row by row; column
 by column when X is in Fortran order; for few features, the fixed-width kernel that keeps its
 sums in registers; or, for C-order X, the tile kernel, a vector of rows at a time) into the
-block's own slot, and the slots are added in block order. The
-partition and the order of every sum are fixed by the data's shape and memory order, so the
-same input gives the same bits on one thread or many.
+block's own slot, and the slots are added in block order. The partition and the order of every
+sum are fixed by the data's shape and memory order, so the same input gives the same bits on
+one thread or many.
 """
 import math
 

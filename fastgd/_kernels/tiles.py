@@ -136,7 +136,7 @@ class _Tile:
     def gradient(self, base, errors, sums, ahead):
         """Add vector k of the group times the errors of its lanes' rows into ``sums[k % V]``.
 
-        The errors are permuted from ``errors`` shifted by the ``Q`` rows of each tile of w
+        The errors are permuted from ``errors`` shifted by the rows of one tile of w per tile
         (the shift hidden from LLVM, so it does not fuse the two shuffles into one whose index
         vector has to be loaded for every k): V index vectors serve every tile.
         """
@@ -162,8 +162,8 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
     ``y`` the targets of those rows (1-D, any stride), ``w`` the weights (contiguous),
     ``bias`` a number, ``g`` (contiguous, ``n`` long) receives the gradient sums, ``width`` a
     tuple of ``n`` items (its length is ``n`` when the kernel is compiled). ``ahead`` is None,
-    or the distance in elements at which each vector's cache line is prefetched. ``start`` must
-    be a multiple of L. Returns ``(sum of squared errors, sum of errors)`` in float64.
+    or the distance in elements at which each vector's cache line is prefetched. Returns
+    ``(sum of squared errors, sum of errors)`` in float64.
     """
     contiguous = all(isinstance(a, types.Array) and a.layout == "C" for a in (X, w, g))
     if not (contiguous and X.ndim == 2 and isinstance(width, types.UniTuple)):
