@@ -19,8 +19,7 @@ import numpy as np
 
 from . import reference
 from ._kernels.floor import fma_passes, launch, read_passes, read_passes_threaded
-from ._validate import linear_problem
-from .linear import PREFETCH_BYTES, _fit_rows, choose_kernel, fit_linear, numba_threads
+from .linear import PREFETCH_BYTES, choose_kernel, fit_by_kernel, fit_linear, numba_threads
 from .optimize import minimize
 from .timing import best_time, best_times
 from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem
@@ -150,7 +149,7 @@ def _add_memory_caps(add, name, X, y, iters, floor, repeat):
     part, part_y, part_iters = X[:rows], y[:rows], iters * (X.shape[0] // rows)
     kernel, _ = choose_kernel(X)
 
-    in_cache = best_time(lambda: _fit_rows(_problem(part, part_y, part_iters), 1, kernel),
+    in_cache = best_time(lambda: fit_by_kernel(part, part_y, kernel, lr=LR, max_iter=part_iters),
                          repeat=repeat)
     add(f"  {name} kernel ({kernel}) in cache / read from memory, an element",
         (in_cache / (part.size * part_iters)) / (floor / (X.size * iters)), "(its share)")
@@ -158,13 +157,9 @@ def _add_memory_caps(add, name, X, y, iters, floor, repeat):
         # Why float64 X this large keeps the row kernel: the tile kernel, prefetching as fastgd
         # would, against the read floor taken again beside it.
         tile, again = best_times(
-            lambda: _fit_rows(_problem(X, y, iters), 1, "tile", PREFETCH_BYTES // X.itemsize),
+            lambda: fit_by_kernel(X, y, "tile", PREFETCH_BYTES // X.itemsize, lr=LR, max_iter=iters),
             lambda: read_passes(X.reshape(-1), iters), repeat=repeat)
         add(f"  {name} floor / tile kernel, 1 thread", again / tile, "(the kernel not picked)")
-
-
-def _problem(X, y, iters):
-    return linear_problem(X, y, lr=LR, max_iter=iters, tol=0.0, w0=None, b0=None, history=False)
 
 
 def measure_targets(repeat=5):

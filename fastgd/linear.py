@@ -251,6 +251,22 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     return _result(problem, np.ascontiguousarray(Wt.T), b, n_iter, loss, grad_norm, losses)
 
 
+def fit_by_kernel(X, y, kernel, ahead=None, *, threads=1, lr=0.01, max_iter=1000, history=False):
+    """``fit_linear(X, y)`` by the block kernel named (see ``choose_kernel``) whatever X is, on
+    ``threads`` threads: for the benchmarks and tests that set one kernel against another.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastgd.linear import fit_by_kernel
+    >>> round(float(fit_by_kernel(np.array([[1.0], [2.0], [3.0]]), [2.0, 4.0, 6.0], "tile").w[0]), 8)
+    1.90259238
+    """
+    problem = linear_problem(X, y, lr=lr, max_iter=max_iter, tol=0.0, w0=None, b0=None,
+                             history=history)
+    return _fit_rows(problem, threads, kernel, ahead)
+
+
 def _fit_gram(problem):
     X, Y = problem.X, problem.Y
     n = X.shape[1]

@@ -185,16 +185,12 @@ def test_n_threads_beyond_the_pool_is_capped(problem):
 @pytest.mark.parametrize("kernel", ["rows", "tile"])
 def test_prefetching_variant_gives_the_same_bits(n, kernel):
     # X beyond the caches gets the variant that prefetches ahead; it must not change a bit.
-    from fastgd.linear import _fit_rows
-    from fastgd._validate import linear_problem
+    from fastgd.linear import fit_by_kernel
 
     X, y = random_problem(5003, n)
     for target in (y, np.c_[y, -y]):
-        fits = [
-            _fit_rows(linear_problem(X, target, lr=0.01, max_iter=20, tol=0.0, w0=None, b0=None,
-                                     history=False), threads, kernel, ahead)
-            for threads, ahead in [(1, None), (1, 7), (2, 7)]
-        ]
+        fits = [fit_by_kernel(X, target, kernel, ahead, threads=threads, max_iter=20)
+                for threads, ahead in [(1, None), (1, 7), (2, 7)]]
         for fit in fits[1:]:
             assert fit.w.tobytes() == fits[0].w.tobytes() and fit.loss == fits[0].loss
 
@@ -213,15 +209,14 @@ def test_only_float64_c_order_x_beyond_the_caches_is_prefetched():
 @pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
 def test_fixed_width_kernel_agrees_with_the_generic_kernels(n):
     # n <= 16 goes to the fixed-width kernel (on a Fortran-order copy of C-order X), 17 does not.
-    from fastgd._validate import linear_problem
-    from fastgd.linear import _fit_rows
+    from fastgd.linear import fit_by_kernel
 
     X, y = random_problem(1003, n)
     ref = fastgd.reference.fit_linear(X, y, lr=0.02, max_iter=50)
     for data in (X, np.asfortranarray(X)):
         fixed = fastgd.fit_linear(data, y, lr=0.02, max_iter=50)
-        generic = _fit_rows(linear_problem(data, y, lr=0.02, max_iter=50, tol=0.0, w0=None, b0=None,
-                                           history=False), 1, "column" if data is not X else "rows")
+        generic = fit_by_kernel(data, y, "column" if data is not X else "rows", lr=0.02,
+                                max_iter=50)
         assert_same_fit(fixed, ref, 1e-12)
         assert_same_fit(generic, ref, 1e-12)
 
@@ -231,15 +226,13 @@ def test_fixed_width_kernel_agrees_with_the_generic_kernels(n):
 def test_tile_kernel_agrees_with_the_reference(n, dtype):
     # 1003 rows: two blocks for n = 20, and rows after the last whole group of 8 or 16. One
     # output reads y's column as a vector, three read each column with a stride.
-    from fastgd._validate import linear_problem
-    from fastgd.linear import _fit_rows
+    from fastgd.linear import fit_by_kernel
 
     for k in (None, 3):
         X, y = random_problem(1003, n, k, dtype)
         ref = fastgd.reference.fit_linear(X.astype(np.float64), y.astype(np.float64), lr=0.02,
                                           max_iter=30)
-        tile = _fit_rows(linear_problem(X, y, lr=0.02, max_iter=30, tol=0.0, w0=None, b0=None,
-                                        history=False), 1, "tile")
+        tile = fit_by_kernel(X, y, "tile", lr=0.02, max_iter=30)
         assert tile.w.dtype == dtype
         assert_same_fit(tile, ref, 1e-12 if dtype == np.float64 else 1e-5)
 

@@ -72,13 +72,11 @@ def test_fast_matches_reference(problem, iters):
 @given(problems(widths=st.sampled_from([1, 3, 20]), dtypes=(np.float64, np.float32),
                 layouts=("C", "read-only")), st.integers(0, 30))
 def test_tile_kernel_matches_reference(problem, iters):
-    from fastgd._validate import linear_problem
-    from fastgd.linear import _fit_rows
+    from fastgd.linear import fit_by_kernel
 
     X, y = problem
     lr = stable_lr(X)
-    tile = _fit_rows(linear_problem(X, y, lr=lr, max_iter=iters, tol=0.0, w0=None, b0=None,
-                                    history=True), 1, "tile")
+    tile = fit_by_kernel(X, y, "tile", lr=lr, max_iter=iters, history=True)
     ref = fastgd.reference.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
     assert_matches(tile, ref, X, y, iters)
 

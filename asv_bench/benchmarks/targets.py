@@ -6,8 +6,7 @@ import numpy as np
 
 import fastgd
 from fastgd._kernels.floor import launch, read_passes_threaded
-from fastgd._validate import linear_problem
-from fastgd.linear import PREFETCH_BYTES, _fit_rows, numba_threads, prefetch_rows
+from fastgd.linear import PREFETCH_BYTES, fit_by_kernel, numba_threads, prefetch_rows
 from fastgd.workloads import LR, WORKLOADS, make_problem
 
 POOL = numba.config.NUMBA_NUM_THREADS
@@ -92,15 +91,10 @@ class Kernels:
         self.X, self.y = make_problem(WORKLOADS[name])
         self.iters = WORKLOADS[name].iterations
         self.ahead = prefetch_rows(self.X) if kernel == "rows" else PREFETCH_BYTES // self.X.itemsize
-        self.fit(kernel, 0)
-
-    def fit(self, kernel, iters):
-        problem = linear_problem(self.X, self.y, lr=LR, max_iter=iters, tol=0.0, w0=None, b0=None,
-                                 history=False)
-        _fit_rows(problem, 1, kernel, self.ahead)
+        fit_by_kernel(self.X, self.y, kernel, self.ahead, lr=LR, max_iter=0)
 
     def time_fit(self, name, kernel):
-        self.fit(kernel, self.iters)
+        fit_by_kernel(self.X, self.y, kernel, self.ahead, lr=LR, max_iter=self.iters)
 
 
 class Solvers:

@@ -122,12 +122,11 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, threads, 
     because numba prunes ``is None`` branches only in the function it compiles, not in an
     inlined helper. ``E=None`` sums blocks row by row; an array (one row of at least
     ``block_rows`` per thread id) sums them column by column, the fast order for X whose
-    columns are contiguous. ``width``, a tuple of ``n``
-    items or None, picks the fixed-width kernel for X whose columns are contiguous: the tuple's
-    length is part of its type, so each ``n`` compiles its own variant, with ``n`` a constant.
-    ``tile``, the same kind of tuple, picks the tile kernel for C-order X instead; it then
-    prefetches ``ahead`` elements ahead (None: not at all), and ``block_rows`` is a multiple
-    of its group of rows.
+    columns are contiguous. ``width``, a tuple of ``n`` items or None, picks the fixed-width
+    kernel for X whose columns are contiguous: the tuple's length is part of its type, so each
+    ``n`` compiles its own variant, with ``n`` a constant. ``tile``, the same kind of tuple,
+    picks the tile kernel for C-order X instead; it then prefetches ``ahead`` elements ahead
+    (None: not at all), and ``block_rows`` is a multiple of its group of rows.
     """
     m, n = X.shape
     k = Y.shape[1]

@@ -20,6 +20,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .prefetch import emit_prefetch
+
 #: Bytes in one vector register (and one cache line).
 VECTOR_BYTES = 64
 
@@ -88,13 +90,6 @@ def _lane_sum(builder, vector):
     return total
 
 
-def _prefetch(builder, pointer):
-    hint = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(ir.VoidType(), [_BYTE_POINTER, _I32, _I32, _I32]),
-        "llvm.prefetch.p0")
-    builder.call(hint, [builder.bitcast(pointer, _BYTE_POINTER), _I32(0), _I32(3), _I32(1)])
-
-
 class _Tile:
     """The code of one group of L rows, for ``n`` features of one dtype."""
 
@@ -152,7 +147,7 @@ class _Tile:
             spread = b.shuffle_vector(shifted, shifted, _indices(rows))
             b.store(_fma(b, self.load(base, k), spread, b.load(sums[v])), sums[v])
             if ahead is not None:
-                _prefetch(b, b.gep(base, [b.add(ahead, self.intp(k * self.L))]))
+                emit_prefetch(b, b.gep(base, [b.add(ahead, self.intp(k * self.L))]))
 
 
 @intrinsic
