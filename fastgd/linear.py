@@ -16,11 +16,20 @@ __all__ = ["fit_linear", "precompile"]
 
 SOLVERS = ("rows", "gram")
 
-#: Elements of X below which one thread is fastest: under it, waking threads every iteration
-#: costs more than the pass itself (measured with ``python -m fastgd.bench``).
-PARALLEL_MIN_ELEMENTS = 1 << 18
+#: Elements of X below which one thread is fastest: the threads meet once an iteration, and
+#: under this the meeting costs more than the pass they share. One thread over two, 300
+#: iterations: 2^12 elements 1.37 (n = 1), 1.09 (n = 10), 1.0 (n = 100, one block);
+#: 2^13 1.48, 1.38, 1.40; 2^16 3.0, 1.71, 1.90 (random X, ``fit_linear`` timed both ways).
+PARALLEL_MIN_ELEMENTS = 1 << 13
 #: Rows of a block hold about this many elements, so a block stays in the L2 cache.
 BLOCK_ELEMENTS = 1 << 14
+#: Blocks that X is cut into at the least, where it has the rows, so that two threads can share
+#: X that fits one block. More blocks cost W3 (two blocks of 512 rows) time: on one thread
+#: 0.61-0.62 µs an iteration with 4 blocks against 0.56-0.60 with 2, on 2 threads 0.41-0.42
+#: against 0.375-0.384.
+MIN_BLOCKS = 2
+#: Fewest rows in a block.
+MIN_BLOCK_ROWS = 64
 #: C-order X above this size streams from memory, where prefetching the rows ahead pays; below
 #: it X stays in the caches and the prefetches only cost instructions. Measured on a 32 MiB L3
 #: (m x 20 float64, one thread): 8 MiB ran 0.29 ns an element without, 0.39 with; 15 MiB 0.37
@@ -54,11 +63,15 @@ COLUMN_COPY_MAX_BYTES = PREFETCH_MIN_BYTES
 TILE_MAX_FEATURES = 128
 
 
-def block_rows(n):
-    """Rows per block for ``n`` features: fixed by ``n`` alone, so results never depend on threads;
-    a multiple of the tile kernel's largest group of rows (16, float32)."""
+def block_rows(m, n):
+    """Rows per block for X of shape (m, n): fixed by the shape alone, so results never depend on
+    threads. Blocks hold up to ``BLOCK_ELEMENTS`` elements but are cut smaller when that leaves
+    fewer than ``MIN_BLOCKS``; always a multiple of the tile kernel's largest group of rows (16,
+    float32)."""
     group = tiles.lanes(4)
-    return max(64, BLOCK_ELEMENTS // n // group * group)
+    share = -(-m // MIN_BLOCKS)
+    rows = min(BLOCK_ELEMENTS // n // group * group, -(-share // group) * group)
+    return max(MIN_BLOCK_ROWS, rows)
 
 
 def _streamable(X):
@@ -100,16 +113,22 @@ def choose_kernel(X):
     return "rows", prefetch_rows(X)
 
 
-def thread_count(n_threads, size):
-    """How many threads to use: ``n_threads``, capped at numba's pool, or the default for ``size``."""
+def thread_count(n_threads, shape):
+    """How many threads fit X of ``shape``: ``n_threads``, or by default one for small X and
+    numba's whole pool for large X; never more than the pool, nor than X has blocks (a thread
+    without a block would only wait for the others)."""
     pool = numba.config.NUMBA_NUM_THREADS
+    m, n = shape
     if n_threads is None:
-        return 1 if size < PARALLEL_MIN_ELEMENTS else pool
-    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral):
+        wanted = 1 if m * n < PARALLEL_MIN_ELEMENTS else pool
+    elif isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral):
         raise TypeError(f"n_threads must be a positive integer or None, got {n_threads!r}")
-    if n_threads < 1:
+    elif n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
-    return min(int(n_threads), pool)
+    else:
+        wanted = int(n_threads)
+    blocks = -(-m // block_rows(m, n))
+    return max(1, min(wanted, pool, blocks))
 
 
 def _column_major(X):
@@ -160,9 +179,11 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     history : bool, default False
         Record J before each update.
     n_threads : int, optional
-        Threads to use, capped at numba's pool (``NUMBA_NUM_THREADS``). By default one thread
-        for small X, the whole pool for large X. The result is bit-for-bit the same whatever
-        the number of threads.
+        Threads to use, capped at numba's pool (``NUMBA_NUM_THREADS``) and at X's blocks of
+        rows (X is cut into at least two blocks, of at most 2^14 elements). By default one
+        thread for X under 2^13 elements, the whole pool above. The threads start once for the
+        fit and meet once an iteration; the result is bit-for-bit the same whatever the number
+        of threads.
     solver : {"rows", "gram"}, default "rows"
         ``"rows"``: the fused row kernel, one pass over X per iteration. ``"gram"``: one pass
         forms ``[X 1]^T [X 1]`` and ``[X 1]^T y`` (in float64), then each iteration costs
@@ -214,7 +235,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     if solver == "gram":
         return _fit_gram(problem)
     X = problem.X
-    return _fit_rows(problem, thread_count(n_threads, X.size), *choose_kernel(X))
+    return _fit_rows(problem, thread_count(n_threads, X.shape), *choose_kernel(X))
 
 
 def _fit_rows(problem, threads, kernel, ahead=None):
@@ -223,7 +244,7 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     the column kernel, or the row kernel. The tile kernel prefetches ``ahead`` elements ahead,
     the row kernel ``ahead`` rows (None: not at all)."""
     X, Y = problem.X, problem.Y
-    rows = block_rows(X.shape[1])
+    rows = block_rows(*X.shape)
     width = tile = E = None
     if kernel == "fixed":
         if not X.flags.f_contiguous:
@@ -232,20 +253,21 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     elif kernel == "tile":
         tile = (0,) * X.shape[1]
     elif kernel == "column":
-        # The column kernel forms a block's errors in E, one row per thread of numba's pool
-        # (``numba.get_thread_id()`` picks it); with E None the row kernel runs.
-        E = np.empty((1 if threads == 1 else numba.config.NUMBA_NUM_THREADS, rows), X.dtype)
+        # The column kernel forms a block's errors in E, one row per thread, with a line or two
+        # clear between rows so that no two threads write to one cache line; with E None the
+        # row kernel runs.
+        E = np.empty((threads, rows + linear_rows.PADDING // X.itemsize), X.dtype)
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     losses = np.empty(problem.max_iter if problem.history else 0)
-    args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows, ahead)
-    state = (losses, Wt_last, b_last)
+    args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows, ahead, E,
+            width, tile, losses, Wt_last, b_last)
     if threads == 1:
-        status, n_iter, loss, grad_norm = linear_rows.descend(*args, None, E, width, tile, *state)
+        status, n_iter, loss, grad_norm = linear_rows.descend(*args)
     else:
         with numba_threads(threads):
-            status, n_iter, loss, grad_norm = linear_rows.descend(*args, True, E, width, tile, *state)
+            status, n_iter, loss, grad_norm = linear_rows.descend_team(*args, threads)
     if status != linear_rows.OK:
         raise _failure(problem, status, n_iter, loss, Wt_last.T.copy(), b_last)
     return _result(problem, np.ascontiguousarray(Wt.T), b, n_iter, loss, grad_norm, losses)
@@ -338,8 +360,9 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                 problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
                                             w0=None, b0=None, history=False)
                 for threads, kernel in itertools.product((1, 2), kernels):
-                    # 2: the pool's variant, where the pool has 2 threads
-                    _fit_rows(problem(), thread_count(threads, X.size), *kernel)
+                    # 2: the team's variant, where the pool has 2 threads (X has one block,
+                    # so the second thread only joins: the compiled code is the same)
+                    _fit_rows(problem(), min(threads, numba.config.NUMBA_NUM_THREADS), *kernel)
                     count += 1
                 if (layout, frozen, n) == ("C", False, TILE_MAX_FEATURES + 1):
                     _fit_gram(problem())

@@ -46,10 +46,10 @@ def test_precompile_in_a_fresh_process(tmp_path):
             "from fastgd._kernels import linear_rows\n"
             "print(fastgd.precompile(dtypes=['float32'], layouts=['F'], read_only=[True],"
             " widths=[3]))\n"
-            "print(len(linear_rows.descend.signatures))\n")
+            "print(len(linear_rows.descend.signatures), len(linear_rows.descend_team.signatures))\n")
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    # A 1-D y runs as an (m, 1) view, so one signature serves both; one thread and the pool
-    # are two variants of the column kernel, and two more of the fixed-width kernel for 3.
-    assert out.stdout.split() == ["8", "4"]
+    # A 1-D y runs as an (m, 1) view, so one signature serves both: one thread and the team
+    # compile the column kernel and the fixed-width kernel for 3 each.
+    assert out.stdout.split() == ["8", "2", "2"]

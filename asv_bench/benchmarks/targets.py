@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 import fastgd
-from fastgd._kernels.floor import launch, read_passes_threaded
+from fastgd._kernels.floor import read_passes_team
 from fastgd.linear import PREFETCH_BYTES, fit_by_kernel, numba_threads, prefetch_rows
 from fastgd.workloads import LR, WORKLOADS, make_problem
 
@@ -18,7 +18,8 @@ def _fit(X, y, iters, **options):
 
 class Threads:
     """A whole fit on 1, 2 or all threads (target: 2 threads >= 1.7x one on W3, W4 and W6), and
-    the read floor on as many threads (memory bandwidth caps what threads can give)."""
+    the read floor on as many threads meeting once a pass, as a fit's threads do (cache or
+    memory bandwidth and the meeting cap what threads can give)."""
 
     params = (["W3", "W4", "W6"], sorted({1, 2, POOL}))
     param_names = ["workload", "n_threads"]
@@ -37,11 +38,12 @@ class Threads:
 
     def time_read_floor(self, name, threads):
         with numba_threads(threads):
-            read_passes_threaded(self.X.reshape(-1), self.iters, threads)
+            read_passes_team(self.X.reshape(-1), self.iters, threads)
 
 
-class ParallelLoopStart:
-    """What numba takes to start one parallel loop: paid once per iteration of a threaded fit."""
+class Meeting:
+    """A team of 1, 2 or all threads meeting 1000 times over a pass of 16 elements: what a
+    threaded fit pays every iteration beyond its share of the pass."""
 
     params = sorted({1, 2, POOL})
     param_names = ["n_threads"]
@@ -49,12 +51,12 @@ class ParallelLoopStart:
     def setup(self, threads):
         if threads > POOL:
             raise NotImplementedError(f"numba's pool has {POOL} threads")
-        self.out = np.zeros(threads)
-        launch(1, threads, self.out)
+        self.tiny = np.zeros(16)
+        read_passes_team(self.tiny, 1, threads)
 
-    def time_start_100_loops(self, threads):
+    def time_1000_meetings(self, threads):
         with numba_threads(threads):
-            launch(100, threads, self.out)
+            read_passes_team(self.tiny, 1000, threads)
 
 
 class MemoryOrder:

@@ -1,7 +1,9 @@
 """The speed floor of a fused kernel: one vectorised read pass over X per iteration."""
+import numpy as np
 from numba import prange
 
 from .._config import jit
+from .sync import LINE, join, meet, team_flags
 
 
 @jit(inline="always")
@@ -43,19 +45,19 @@ def fma_passes(flat, passes):
 
 
 @jit(parallel=True)
-def read_passes_threaded(flat, passes, parts):
-    """``read_passes`` with ``flat`` cut into ``parts`` slices read by numba's threads: the floor
-    that more threads can reach, which memory bandwidth caps."""
-    total = 0.0
-    for _ in range(passes):
-        for part in prange(parts):
-            total += _sum(flat[part * flat.size // parts:(part + 1) * flat.size // parts])
-    return total
-
-
-@jit(parallel=True)
-def launch(passes, parts, out):
-    """``passes`` parallel loops of ``parts`` trivial iterations: numba's cost to start one."""
-    for _ in range(passes):
-        for part in prange(parts):
-            out[part] = part
+def read_passes_team(flat, passes, threads):
+    """``read_passes`` on a team of ``threads`` of numba's pool (:mod:`.sync`), as a threaded fit
+    runs: each member reads its share of ``flat`` and meets the others after every pass. The
+    floor that more threads can reach, which cache or memory bandwidth and the meeting cap."""
+    flags = team_flags(threads)
+    totals = np.zeros(LINE * threads)  # one line per member's total
+    for _ in prange(threads):
+        member, members = join(flags, threads)
+        if members:
+            part = flat[member * flat.size // members:(member + 1) * flat.size // members]
+            total = 0.0
+            for done in range(passes):
+                total += _sum(part)
+                meet(flags, member, members, done + 1)
+            totals[LINE * member] = total
+    return totals.sum()

@@ -1,0 +1,66 @@
+"""Fits on a team of threads: how many threads a fit gets, and a team that ends, stops and
+records as one thread does, even when numba runs the team's loop on fewer threads."""
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import linear
+from fastgd.linear import fit_by_kernel, thread_count
+from conftest import random_problem
+
+
+@pytest.mark.parametrize("n_threads, shape, expected", [
+    (None, (100, 10), 1),        # small X: one thread
+    (None, (10_000, 10), 2),     # 2^13 elements or more: the pool
+    (2, (64, 10), 1),            # one block of rows: a second thread would only wait
+    (2, (128, 10), 2),           # two blocks of 64 rows
+    (10_000, (1_000_000, 20), 2),  # never more than the pool
+])
+def test_thread_count(n_threads, shape, expected, monkeypatch):
+    monkeypatch.setattr(linear.numba.config, "NUMBA_NUM_THREADS", 2)
+    assert thread_count(n_threads, shape) == expected
+
+
+def test_blocks_are_cut_by_the_shape_alone():
+    assert linear.block_rows(1_000, 10) == 512  # two blocks, whole groups of 16 rows
+    assert linear.block_rows(100, 10) == 64
+    assert linear.block_rows(1_000_000, 10) == 1632  # 2^14 elements
+    assert linear.block_rows(1_000_000, 200) == 80  # 16384 // 200, down to 16 rows
+
+
+@pytest.mark.parametrize("kernel", ["fixed", "tile", "column", "rows"])
+def test_a_team_run_on_one_thread_gives_the_bits_of_one_thread(kernel, monkeypatch):
+    # numba may run a parallel loop's iterations one after another (a pool of one thread here):
+    # the first thread to join must not wait for the second, which starts only when it ends.
+    X, y = random_problem(3000, 5)
+    if kernel == "column":
+        X = np.asfortranarray(X)
+    alone = fit_by_kernel(X, y, kernel, threads=1, max_iter=20)
+    one_thread_pool = linear.numba_threads(1)
+    monkeypatch.setattr(linear, "numba_threads", lambda count: one_thread_pool)
+    team = fit_by_kernel(X, y, kernel, threads=2, max_iter=20)
+    assert team.w.tobytes() == alone.w.tobytes() and team.b == alone.b
+    assert team.loss == alone.loss
+
+
+def test_a_team_stops_where_one_thread_does():
+    X, y = random_problem(20_000, 12)
+    for options in (dict(tol=1e-3, max_iter=10_000, lr=0.1), dict(max_iter=30, history=True)):
+        one, two = (fastgd.fit_linear(X, y, n_threads=t, **options) for t in (1, 2))
+        assert one.n_iter == two.n_iter and one.converged == two.converged
+        assert two.w.tobytes() == one.w.tobytes()
+        if options.get("history"):
+            np.testing.assert_array_equal(two.history, one.history)
+    assert one.n_iter == 30
+
+
+def test_a_team_reports_divergence_with_the_last_good_state():
+    X, y = random_problem(20_000, 12)
+    errors = []
+    for threads in (1, 2):
+        with pytest.raises(fastgd.DivergenceError) as caught:
+            fastgd.fit_linear(X, y, lr=5.0, max_iter=100, n_threads=threads)
+        errors.append(caught.value)
+    one, two = errors
+    assert two.iteration == one.iteration > 0
+    assert two.w.tobytes() == one.w.tobytes() and two.b == one.b
