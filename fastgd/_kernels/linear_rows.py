@@ -129,7 +129,7 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
     Variants are chosen by arguments that are None or not, each compiled with only its own
     code (numba prunes ``is None`` branches when it compiles this function): ``tile``, a tuple
     of ``n`` items, picks the tile kernel, which prefetches ``ahead`` elements ahead (None: not
-    at all); ``width``, the same kind of tuple, the fixed-width kernel for X whose columns are
+    at all; ``block_rows`` is then a multiple of its group of rows); ``width``, the same kind of tuple, the fixed-width kernel for X whose columns are
     contiguous; ``E`` (a row of at least ``block_rows`` per member) the column kernel; else the
     row kernel, which prefetches ``ahead`` rows ahead (None: not at all).
     """
