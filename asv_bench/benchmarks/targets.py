@@ -32,6 +32,8 @@ class Threads:
         self.X, self.y = make_problem(workload)
         self.iters = workload.iterations
         _fit(self.X, self.y, 0, n_threads=threads)
+        with numba_threads(threads):
+            read_passes_team(self.X.reshape(-1), 1, threads)
 
     def time_fit(self, name, threads):
         _fit(self.X, self.y, self.iters, n_threads=threads)
