@@ -9,7 +9,7 @@ import numpy as np
 
 from ._divergence import BLOWUP, linear_divergence
 from ._kernels import layout, linear_gram, linear_rows, tiles
-from ._validate import check_finite, flag, linear_problem
+from ._validate import check_finite, linear_problem
 from .result import LinearResult
 
 __all__ = ["fit_linear", "precompile"]
@@ -350,10 +350,10 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     18
     """
     count = 0
-    for dtype, layout, frozen in itertools.product(dtypes, layouts, read_only):
+    for dtype, order, frozen in itertools.product(dtypes, layouts, read_only):
         for n in (TILE_MAX_FEATURES + 1, *widths):
-            X = _layout(8, n, dtype, layout, frozen, fill=1)
-            large = _layout(PREFETCH_MIN_BYTES // (n * X.itemsize) + 1, n, dtype, layout, frozen)
+            X = _layout(8, n, dtype, order, frozen, fill=1)
+            large = _layout(PREFETCH_MIN_BYTES // (n * X.itemsize) + 1, n, dtype, order, frozen)
             kernels = {choose_kernel(X), choose_kernel(large)}  # (kernel, prefetch distance)
             for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
                 # A fresh problem per fit: the solvers update its W0, b0 in place.
@@ -364,7 +364,7 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                     # so the second thread only joins: the compiled code is the same)
                     _fit_rows(problem(), min(threads, numba.config.NUMBA_NUM_THREADS), *kernel)
                     count += 1
-                if (layout, frozen, n) == ("C", False, TILE_MAX_FEATURES + 1):
+                if (order, frozen, n) == ("C", False, TILE_MAX_FEATURES + 1):
                     _fit_gram(problem())
                     count += 1
     return count
