@@ -3,7 +3,7 @@ import numpy as np
 from numba import prange
 
 from .._config import jit
-from .sync import LINE, join, meet, team_flags
+from .sync import LINE, join, meet, share, team_flags
 
 
 @jit(inline="always")
@@ -54,7 +54,8 @@ def read_passes_team(flat, passes, threads):
     for _ in prange(threads):
         member, members = join(flags, threads)
         if members:
-            part = flat[member * flat.size // members:(member + 1) * flat.size // members]
+            start, stop = share(flat.size, member, members)
+            part = flat[start:stop]
             total = 0.0
             for done in range(passes):
                 total += _sum(part)

@@ -17,7 +17,7 @@ from numba import prange
 from .._config import jit
 from .blocks import column_major_block, fixed_width_block, row_major_block, tiled_block
 from .exact import add, mul, sub
-from .sync import join, meet, team_flags
+from .sync import join, meet, share, team_flags
 
 OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
 
@@ -44,7 +44,8 @@ def _reduce(G, gb, sse, blocks, members, scale, dW, db):
     db[:] = 0.0
     total = 0.0
     for member in range(members):
-        for block in range(member * blocks // members, (member + 1) * blocks // members):
+        first, last = share(blocks, member, members)
+        for block in range(first, last):
             slot = block + GAP * member
             for j in range(dW.shape[0]):
                 db[j] = add(db[j], gb[slot, j])
@@ -97,6 +98,17 @@ def _apart_copy(a):
 
 
 @jit(inline="always")
+def _block_slots(X, Y, block_rows, halves, members):
+    """Empty slots for the block sums, ``(G, gb, sse)``: ``halves`` sets of X's blocks, with
+    ``GAP`` slots between one member's run of blocks and the next one's."""
+    m, n = X.shape
+    k = Y.shape[1]
+    slots = (m + block_rows - 1) // block_rows + GAP * (members - 1)
+    return (np.empty((halves, slots, k, n), X.dtype), np.empty((halves, slots, k)),
+            np.empty((halves, slots)))
+
+
+@jit(inline="always")
 def _copy_state(Wt, b, Wt_to, b_to):
     for j in range(Wt.shape[0]):
         b_to[j] = b[j]
@@ -136,10 +148,11 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
     m, n = X.shape
     k = Y.shape[1]
     blocks = (m + block_rows - 1) // block_rows
-    first = member * blocks // members
-    last = (member + 1) * blocks // members
+    first, last = share(blocks, member, members)
     dW = apart(k * n, sse).reshape((k, n))  # float64, as sse is
     db = apart(k, sse)
+    if member == 0:
+        _copy_state(Wt, b, Wt_last, b_last)
     scale = 1.0 / m  # computed once: a division every iteration costs small fits a third
     ceiling = np.inf
     updates = 0
@@ -194,13 +207,7 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, width,
     This never loads numba's thread pool (``descend_team`` does), and numba compiles its call
     of ``_member`` for the literal member 0 of 1, a variant without the meeting.
     """
-    m, n = X.shape
-    k = Y.shape[1]
-    blocks = (m + block_rows - 1) // block_rows
-    G = np.empty((1, blocks, k, n), X.dtype)
-    gb = np.empty((1, blocks, k))
-    sse = np.empty((1, blocks))
-    _copy_state(Wt, b, Wt_last, b_last)
+    G, gb, sse = _block_slots(X, Y, block_rows, 1, 1)
     return _member(0, 1, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, width,
                    tile, G, gb, sse, np.empty(0, np.int64), history, Wt_last, b_last)
 
@@ -215,16 +222,9 @@ def descend_team(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, w
     whatever numba's threading layer does with the loop, and the result is the same bits as
     ``descend``'s whatever the team's size.
     """
-    m, n = X.shape
-    k = Y.shape[1]
-    blocks = (m + block_rows - 1) // block_rows
-    slots = blocks + GAP * (threads - 1)
-    G = np.empty((2, slots, k, n), X.dtype)
-    gb = np.empty((2, slots, k))
-    sse = np.empty((2, slots))
+    G, gb, sse = _block_slots(X, Y, block_rows, 2, threads)
     sync = team_flags(threads)
     end = np.empty(4)  # member 0's (status, updates, J, grad_norm)
-    _copy_state(Wt, b, Wt_last, b_last)
     for _ in prange(threads):
         member, members = join(sync, threads)
         if members:

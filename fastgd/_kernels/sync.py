@@ -140,6 +140,13 @@ def wait_at_least(flags, i, value):
 
 
 @jit(inline="always")
+def share(count, member, members):
+    """The run ``(start, stop)`` of ``count`` items that ``member`` of ``members`` takes: runs
+    in member order, as even as they can be."""
+    return member * count // members, (member + 1) * count // members
+
+
+@jit(inline="always")
 def team_flags(threads):
     """The zeroed flags of a team of up to ``threads``, with a clear line after the last."""
     return np.zeros(DONE + LINE * (threads + 1), np.int64)
