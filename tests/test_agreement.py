@@ -237,6 +237,30 @@ def test_tile_kernel_agrees_with_the_reference(n, dtype):
         assert_same_fit(tile, ref, 1e-12 if dtype == np.float64 else 1e-5)
 
 
+TILE_BITS_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    from fastgd.linear import fit_by_kernel
+    rng = np.random.default_rng(3)
+    for dtype, n in ((np.float64, 20), (np.float32, 3)):
+        X = rng.standard_normal((61, n)).astype(dtype)
+        y = rng.standard_normal(61).astype(dtype)
+        fit = fit_by_kernel(X, y, "tile", lr=0.01, max_iter=7)
+        print(fit.w.tobytes().hex(), np.asarray(fit.b).tobytes().hex())
+""")
+
+
+def test_tile_kernel_gives_the_same_bits_on_any_vector_width(tmp_path):
+    # The tile kernel's groups are 64 bytes whatever the CPU: a CPU without AVX-512 holds each
+    # vector in several registers. Compiled for x86-64 without AVX (16-byte registers) in a
+    # fresh process, it must give this process's bits.
+    env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", TILE_BITS_SCRIPT], env=env, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    here = subprocess.run([sys.executable, "-c", TILE_BITS_SCRIPT], capture_output=True, text=True)
+    assert out.stdout.split() == here.stdout.split() and len(out.stdout.split()) == 4
+
+
 def test_which_x_gets_the_tile_kernel():
     from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, TILE_MAX_FEATURES, choose_kernel
 

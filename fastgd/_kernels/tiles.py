@@ -22,7 +22,8 @@ from numba.extending import intrinsic
 
 from .prefetch import emit_prefetch
 
-#: Bytes in one vector register (and one cache line).
+#: Bytes in one group's vector: a cache line, one register with AVX-512, two with AVX2. Fixed
+#: whatever the CPU, so the order of every sum, and so every bit, is too.
 VECTOR_BYTES = 64
 
 _I32 = ir.IntType(32)
@@ -59,11 +60,36 @@ def _fma(builder, a, b, c):
     return builder.call(fma, [a, b, c])
 
 
-def _opaque(builder, value, constraint):
+def register_bytes(features):
+    """Bytes in the widest vector register of a CPU with LLVM's ``features`` (``+avx2,...``).
+
+    >>> register_bytes("+avx,+avx2,+fma,-avx512f"), register_bytes("")
+    (32, 16)
+    """
+    enabled = set(features.split(","))
+    if "+avx512f" in enabled:
+        return 64
+    return 32 if "+avx" in enabled else 16
+
+
+def _opaque(builder, value, register):
     """``value``, hidden from LLVM's optimiser (an empty asm statement): it can no longer merge
-    loads through this pointer with earlier ones, nor fuse shuffles across it."""
-    return builder.asm(ir.FunctionType(value.type, [value.type]), "", f"={constraint},0",
-                       [value], False)
+    loads through this pointer with earlier ones, nor fuse shuffles across it. A vector passes
+    ``register`` bytes at a time: the statement takes registers, and a 64-byte vector fills
+    one only with AVX-512."""
+    if not isinstance(value.type, ir.VectorType):
+        return builder.asm(ir.FunctionType(value.type, [value.type]), "", "=r,0", [value], False)
+    count = value.type.count
+    per = min(count, register // (8 if isinstance(value.type.element, ir.DoubleType) else 4))
+    parts = [builder.shuffle_vector(value, value, _indices(list(range(first, first + per))))
+             for first in range(0, count, per)]
+    parts = [builder.asm(ir.FunctionType(part.type, [part.type]), "", "=v,0", [part], False)
+             for part in parts]
+    while len(parts) > 1:
+        size = parts[0].type.count
+        parts = [builder.shuffle_vector(a, b, _indices(list(range(2 * size))))
+                 for a, b in zip(parts[0::2], parts[1::2])]
+    return parts[0]
 
 
 def _fold(builder, vectors):
@@ -103,6 +129,8 @@ class _Tile:
         self.wide = ir.VectorType(ir.DoubleType(), self.L)
         self.zero = ir.Constant(self.vector, None)
         self.intp = context.get_value_type(types.intp)
+        # The features numba compiles for (the host's, or NUMBA_CPU_FEATURES).
+        self.register = register_bytes(getattr(context.codegen(), "_tm_features", ""))
 
     def load(self, base, k):
         pointer = self.builder.gep(base, [self.intp(k * self.L)])
@@ -142,7 +170,8 @@ class _Tile:
             tile, v = divmod(k, self.V)
             if v == 0 and tile > 0:
                 shift = [(i + rows_per_tile) % self.L for i in range(self.L)]
-                shifted = _opaque(b, b.shuffle_vector(shifted, shifted, _indices(shift)), "v")
+                shifted = b.shuffle_vector(shifted, shifted, _indices(shift))
+                shifted = _opaque(b, shifted, self.register)
             rows = [(v * self.L + i) // self.n for i in range(self.L)]
             spread = b.shuffle_vector(shifted, shifted, _indices(rows))
             b.store(_fma(b, self.load(base, k), spread, b.load(sums[v])), sums[v])
@@ -216,7 +245,7 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
                 builder.store(_fma(builder, wide, wide, builder.load(squares)), squares)
                 # The second read of the group comes from L1; loading it again costs less
                 # than keeping n vectors live across the fold, which spills them.
-                tile.gradient(_opaque(builder, base, "r"), errors, sums, ahead)
+                tile.gradient(_opaque(builder, base, tile.register), errors, sums, ahead)
 
         item_bytes = intp(context.get_abi_sizeof(tile.item))
         with builder.if_else(builder.icmp_signed("==", y_step, item_bytes)) as (unit, strided):
