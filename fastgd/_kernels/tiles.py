@@ -7,7 +7,9 @@ summed with the lanes of other rows masked off, and the ``L`` row sums are folde
 vector of ``L`` errors. The gradient takes the same ``n`` vectors again (now from the L1
 cache) times the errors permuted to the rows of their lanes, into ``V = n / gcd(n, L)`` vector
 sums that repeat with the tile of ``w``: every step is a vertical multiply-add, and the only
-sums across lanes are the fold, once per ``L`` rows.
+sums across lanes are the fold, once per ``L`` rows. The loop is pipelined one group deep: a
+step forms the errors of a group, then the gradient of the group before it, so that the next
+rows' loads are under way while the last rows' gradient is computed.
 
 Numba's loops cannot express this (LLVM vectorises a C-order row along the row and ends each
 row with a sum across lanes), so the loop is written in LLVM IR here, unrolled for ``n``.
@@ -232,20 +234,41 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
                     vector, builder.load(builder.bitcast(at, tile.item.as_pointer())), _I32(i))
             return vector
 
+        def group(index):
+            row = builder.add(start, builder.mul(index, intp(L)))
+            return row, builder.gep(x.data, [builder.mul(row, intp(n))])
+
+        def errors_of(index, contiguous):
+            """Group ``index``'s L errors, added into the sums of the errors and their squares."""
+            row, base = group(index)
+            vectors = [tile.load(base, k) for k in range(n)]
+            predictions = _fold(builder, tile.row_sums(vectors, w_tile))
+            errors = builder.fadd(predictions, builder.fsub(bias, targets(row, contiguous),
+                                                            flags=_EXACT), flags=_EXACT)
+            wide = errors if dtype == types.float64 else builder.fpext(errors, tile.wide)
+            builder.store(builder.fadd(builder.load(errors_sum), wide, flags=_EXACT), errors_sum)
+            builder.store(_fma(builder, wide, wide, builder.load(squares)), squares)
+            return errors
+
+        def gradient(index, errors):
+            # The second read of the group comes from L1; loading it again costs less than
+            # keeping n vectors live across the fold, which spills them.
+            tile.gradient(_opaque(builder, group(index)[1], tile.register), errors, sums, ahead)
+
         def groups_loop(contiguous):
-            with cgutils.for_range(builder, count, intp=intp) as loop:
-                row = builder.add(start, builder.mul(loop.index, intp(L)))
-                base = builder.gep(x.data, [builder.mul(row, intp(n))])
-                vectors = [tile.load(base, k) for k in range(n)]
-                predictions = _fold(builder, tile.row_sums(vectors, w_tile))
-                errors = builder.fadd(predictions, builder.fsub(bias, targets(row, contiguous),
-                                                                flags=_EXACT), flags=_EXACT)
-                wide = errors if dtype == types.float64 else builder.fpext(errors, tile.wide)
-                builder.store(builder.fadd(builder.load(errors_sum), wide, flags=_EXACT), errors_sum)
-                builder.store(_fma(builder, wide, wide, builder.load(squares)), squares)
-                # The second read of the group comes from L1; loading it again costs less
-                # than keeping n vectors live across the fold, which spills them.
-                tile.gradient(_opaque(builder, base, tile.register), errors, sums, ahead)
+            """Step i forms the errors of group i and then the gradient of group i - 1: the
+            loads of the next rows start before the gradient of the rows before them (a
+            software pipeline one group deep), and everything is still summed in the order
+            of the groups."""
+            held, fresh = (cgutils.alloca_once(builder, tile.vector) for _ in range(2))
+            with cgutils.for_range(builder, builder.add(count, intp(1)), intp=intp) as loop:
+                more = builder.icmp_signed("<", loop.index, count)
+                with builder.if_then(more, likely=True):
+                    builder.store(errors_of(loop.index, contiguous), fresh)
+                with builder.if_then(builder.icmp_signed(">", loop.index, intp(0)), likely=True):
+                    gradient(builder.sub(loop.index, intp(1)), builder.load(held))
+                with builder.if_then(more, likely=True):
+                    builder.store(builder.load(fresh), held)
 
         item_bytes = intp(context.get_abi_sizeof(tile.item))
         with builder.if_else(builder.icmp_signed("==", y_step, item_bytes)) as (unit, strided):
