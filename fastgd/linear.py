@@ -56,11 +56,16 @@ COLUMN_COPY_MAX_BYTES = PREFETCH_MIN_BYTES
 #: against the row kernel, one thread, ns an element (tile / row), C-order X in L2: n = 17
 #: 0.149 / 0.174, 20 0.078 / 0.13, 32 0.078 / 0.162, 50 0.087 / 0.137, 64 0.083 / 0.133, 100
 #: 0.109 / 0.134 (float64); 20 0.076 / 0.16, 100 0.067 / 0.095 (float32). From memory: float32
-#: W5 0.12-0.13 / 0.18-0.19, W6 0.16 / 0.26, m x 10 0.12 / 0.29; float64 m x 10 0.23 / 0.36,
-#: but W5 0.27-0.28 / 0.26-0.27 and W6 0.34-0.37 / 0.27-0.28, so large float64 X with more
-#: than FIXED_WIDTH_MAX features keeps the row kernel. (float32 m x 17 from memory is the
-#: exception measured: 0.24 / 0.19.)
+#: W5 0.12-0.13 / 0.18-0.19, W6 0.16 / 0.26, m x 10 0.12 / 0.29; float64 m x 10 0.23 / 0.36.
+#: (float32 m x 17 from memory is the exception measured: 0.24 / 0.19.)
 TILE_MAX_FEATURES = 128
+#: Large float64 X (PREFETCH_MIN_BYTES and up) with FIXED_WIDTH_MAX to TILE_STREAM_MIN_FEATURES
+#: features stays on the row kernel, which streams it faster; from here on the tile kernel
+#: does. One thread, floor / kernel, both prefetching, 128 MB of X (AVX2, Zen 3): n = 20
+#: 0.70-0.74 (row) against 0.58-0.65 (tile), 32 0.68-0.75 / 0.53-0.60, 50 0.61 / 0.42, 64
+#: 0.63 / 0.65, 100 (W6) 0.36-0.40 / 0.52-0.64, 128 0.52 / 0.60. With AVX-512 (Zen 4) W6 gave
+#: 0.33-0.44 / 0.80-0.82.
+TILE_STREAM_MIN_FEATURES = 64
 
 
 def block_rows(m, n):
@@ -98,7 +103,8 @@ def tiled(X):
     n = X.shape[1]
     if not X.flags.c_contiguous or n > TILE_MAX_FEATURES or fixed_width(X):
         return False
-    return X.itemsize == 4 or n <= FIXED_WIDTH_MAX or X.nbytes < PREFETCH_MIN_BYTES
+    return (X.itemsize == 4 or n <= FIXED_WIDTH_MAX or n >= TILE_STREAM_MIN_FEATURES
+            or X.nbytes < PREFETCH_MIN_BYTES)
 
 
 def choose_kernel(X):
@@ -213,7 +219,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     order (a copy that costs a few iterations). Other C-order X with at most 128 features is
     read by the tile kernel, also compiled for its number of features: a vector of rows at a
     time (8 in float64, 16 in float32), every row loaded once and every sum kept in registers.
-    Above 16 MiB, float64 X with more than 16 features goes back to the row kernel, which is
+    Above 16 MiB, float64 X with 17 to 63 features goes back to the row kernel, which is
     faster there; so do strided X and X with more than 128 features. Fortran-order X with more
     than 16 features is read a column at a time within each block.
     Memory used beyond X and y is that copy, O(n k (1 + m / block)) for the block sums, one

@@ -262,7 +262,8 @@ def test_tile_kernel_gives_the_same_bits_on_any_vector_width(tmp_path):
 
 
 def test_which_x_gets_the_tile_kernel():
-    from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, TILE_MAX_FEATURES, choose_kernel
+    from fastgd.linear import (PREFETCH_BYTES, PREFETCH_MIN_BYTES, TILE_MAX_FEATURES,
+                               TILE_STREAM_MIN_FEATURES, choose_kernel)
 
     def large(n, dtype=np.float64):  # never touched: no memory is committed
         return np.empty((PREFETCH_MIN_BYTES // (n * np.dtype(dtype).itemsize) + 1, n), dtype)
@@ -277,6 +278,8 @@ def test_which_x_gets_the_tile_kernel():
     assert choose_kernel(large(20, np.float32)) == ("tile", PREFETCH_BYTES // 4)
     assert choose_kernel(large(10)) == ("tile", PREFETCH_BYTES // 8)
     assert choose_kernel(large(20)) == ("rows", PREFETCH_BYTES // (20 * 8))
+    assert choose_kernel(large(TILE_STREAM_MIN_FEATURES - 1)) == ("rows", 16)
+    assert choose_kernel(large(TILE_STREAM_MIN_FEATURES)) == ("tile", PREFETCH_BYTES // 8)
 
 
 def test_c_order_x_in_the_caches_gives_the_bits_of_its_fortran_order_copy():

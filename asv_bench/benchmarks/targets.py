@@ -84,7 +84,8 @@ class MemoryOrder:
 class Kernels:
     """W5 (float64 and float32) and W6 on one thread by the row kernel and by the tile kernel,
     each prefetching as ``fit_linear`` would have it. ``fit_linear`` picks the tile kernel for
-    float32 and the row kernel for float64 X this large: a change in which is faster shows here.
+    float32 and for W6 (64 features or more), the row kernel for float64 W5: a change in which
+    is faster shows here.
     """
 
     params = (["W5", "W5f32", "W6"], ["rows", "tile"])
