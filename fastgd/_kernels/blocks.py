@@ -10,7 +10,7 @@ import numpy as np
 
 from .._config import jit
 from .prefetch import prefetch
-from .registers import stack_zeros
+from .registers import reread, stack_zeros
 from .tiles import VECTOR_BYTES, tile_pass
 
 #: Bytes in a cache line: the step of the prefetches.
@@ -141,7 +141,8 @@ def fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width):
     The number of features is a constant of the compiled variant, so the loops over features
     unroll, the gradient sums stay in registers (:func:`.registers.stack_zeros`), and LLVM
     vectorises the loop over rows: each step loads a vector of rows from every column, one
-    load an element for the two FMAs that the prediction and the gradient need.
+    load an element for the two FMAs that the prediction and the gradient need (two loads
+    where the registers cannot hold the row's vectors beside the sums: see ``reread``).
     """
     m = X.shape[0]
     n = len(width)
@@ -155,8 +156,13 @@ def fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width):
         w = Wt[j]
         g = stack_zeros(width, G)
         sum_e = 0.0
+        again = reread(X, width)  # X, for the gradient's reads (see ``reread``)
         for i in range(r0, r1):
-            e = _row_step(X, Y, i, j, bj, w, g, n)
+            e = bj - Y[i, j]
+            for f in range(n):
+                e += X[i, f] * w[f]
+            for f in range(n):
+                g[f] += again[i, f] * e
             sum_e += e
             sse += e * e
         for f in range(n):

@@ -8,10 +8,41 @@ them vectorises.
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.numpy_support import carray
 
 from .._config import jit
+
+#: Vectors that the fixed-width loop keeps live beside its n weights and n gradient sums: the
+#: error, and the sums of the errors and of their squares.
+LOOP_VECTORS = 3
+
+
+def register_bytes(features):
+    """Bytes in the widest vector register of a CPU with LLVM's ``features`` (``+avx2,...``).
+
+    >>> register_bytes("+avx,+avx2,+fma,-avx512f"), register_bytes("")
+    (32, 16)
+    """
+    enabled = set(features.split(","))
+    if "+avx512f" in enabled:
+        return 64
+    return 32 if "+avx" in enabled else 16
+
+
+def register_count(features):
+    """Vector registers of an x86-64 CPU with LLVM's ``features``: 32 with AVX-512, else 16.
+
+    >>> register_count("+avx,+avx2,+fma,-avx512f")
+    16
+    """
+    return 32 if register_bytes(features) == 64 else 16
+
+
+def target_features(context):
+    """The CPU features numba compiles for (the host's, or ``NUMBA_CPU_FEATURES``)."""
+    return getattr(context.codegen(), "_tm_features", "")
 
 
 @intrinsic
@@ -39,3 +70,28 @@ def stack_zeros(width, like):
     caller is compiled, and a loop over the slots unrolls.
     """
     return carray(_stack_zeros(width, like), (len(width),))
+
+
+@intrinsic
+def reread(typingctx, X, width):
+    """``X``, with its data pointer hidden from LLVM (an empty asm statement) where the
+    fixed-width loop over ``len(width)`` features would keep more vectors live than the CPU
+    has registers; else ``X`` as it is.
+
+    Hidden, a load through it is not merged with the same load through ``X``: the gradient
+    reads each element again from L1 instead of keeping all n of a row's vectors in registers
+    across the prediction, which with AVX2 (16 registers) and n = 10 spilled six gradient sums
+    to the stack, a store and a load each every 4 rows.
+    """
+    if not (isinstance(X, types.Array) and isinstance(width, types.UniTuple)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        view = context.make_array(X)(context, builder, args[0])
+        if 2 * width.count + LOOP_VECTORS > register_count(target_features(context)):
+            data = view.data
+            view.data = builder.asm(ir.FunctionType(data.type, [data.type]), "", "=r,0", [data],
+                                    False)
+        return impl_ret_borrowed(context, builder, X, view._getvalue())
+
+    return X(X, width), codegen

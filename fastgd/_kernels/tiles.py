@@ -23,6 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .prefetch import emit_prefetch
+from .registers import register_bytes, target_features
 
 #: Bytes in one group's vector: a cache line, one register with AVX-512, two with AVX2. Fixed
 #: whatever the CPU, so the order of every sum, and so every bit, is too.
@@ -60,18 +61,6 @@ def _fma(builder, a, b, c):
     fma = cgutils.get_or_insert_function(
         builder.module, ir.FunctionType(a.type, [a.type] * 3), f"llvm.fma.{kind}")
     return builder.call(fma, [a, b, c])
-
-
-def register_bytes(features):
-    """Bytes in the widest vector register of a CPU with LLVM's ``features`` (``+avx2,...``).
-
-    >>> register_bytes("+avx,+avx2,+fma,-avx512f"), register_bytes("")
-    (32, 16)
-    """
-    enabled = set(features.split(","))
-    if "+avx512f" in enabled:
-        return 64
-    return 32 if "+avx" in enabled else 16
 
 
 def _opaque(builder, value, register):
@@ -131,8 +120,7 @@ class _Tile:
         self.wide = ir.VectorType(ir.DoubleType(), self.L)
         self.zero = ir.Constant(self.vector, None)
         self.intp = context.get_value_type(types.intp)
-        # The features numba compiles for (the host's, or NUMBA_CPU_FEATURES).
-        self.register = register_bytes(getattr(context.codegen(), "_tm_features", ""))
+        self.register = register_bytes(target_features(context))
 
     def load(self, base, k):
         pointer = self.builder.gep(base, [self.intp(k * self.L)])
