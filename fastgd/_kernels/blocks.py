@@ -18,14 +18,15 @@ LINE_BYTES = 64
 
 
 @jit(inline="always")
-def _row_step(X, Y, i, j, bj, w, g, n):
+def _row_step(X, again, Y, i, j, bj, w, g, n):
     """Row ``i``'s error against output ``j`` (its prediction minus ``Y[i, j]``), with the
-    row's share of the gradient added into ``g``: the textbook step, one row at a time."""
+    row's share of the gradient added into ``g``: the textbook step, one row at a time. The
+    gradient reads the row from ``again``: X itself, or X behind ``registers.reread``."""
     e = bj - Y[i, j]
     for f in range(n):
         e += X[i, f] * w[f]
     for f in range(n):
-        g[f] += X[i, f] * e
+        g[f] += again[i, f] * e
     return e
 
 
@@ -86,7 +87,7 @@ def row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb):
             sse += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
             i += 4
         while i < rows:
-            e = _row_step(xs, ys, i, j, bj, w, g, n)
+            e = _row_step(xs, xs, ys, i, j, bj, w, g, n)
             sum_e += e
             sse += e * e
             i += 1
@@ -156,13 +157,9 @@ def fixed_width_block(X, Y, Wt, b, block, block_rows, G, gb, width):
         w = Wt[j]
         g = stack_zeros(width, G)
         sum_e = 0.0
-        again = reread(X, width)  # X, for the gradient's reads (see ``reread``)
+        again = reread(X, width)
         for i in range(r0, r1):
-            e = bj - Y[i, j]
-            for f in range(n):
-                e += X[i, f] * w[f]
-            for f in range(n):
-                g[f] += again[i, f] * e
+            e = _row_step(X, again, Y, i, j, bj, w, g, n)
             sum_e += e
             sse += e * e
         for f in range(n):
@@ -181,7 +178,7 @@ def _last_rows(X, Y, j, bj, w, g, start, stop):
     sse = 0.0
     sum_e = 0.0
     for i in range(start, stop):
-        e = _row_step(X, Y, i, j, bj, w, g, X.shape[1])
+        e = _row_step(X, X, Y, i, j, bj, w, g, X.shape[1])
         sum_e += e
         sse += e * e
     return sse, sum_e
