@@ -45,6 +45,14 @@ def target_features(context):
     return getattr(context.codegen(), "_tm_features", "")
 
 
+def hidden(builder, value, constraint="r"):
+    """``value``, passed through an empty asm statement in one register (``"r"`` a general one,
+    ``"v"`` a vector one): LLVM's optimiser no longer knows what it holds, so it can neither
+    merge loads through it (a pointer) with earlier ones nor fuse shuffles across it."""
+    return builder.asm(ir.FunctionType(value.type, [value.type]), "", f"={constraint},0", [value],
+                       False)
+
+
 @intrinsic
 def _stack_zeros(typingctx, width, like):
     if not isinstance(width, types.UniTuple) or not isinstance(like, types.Array):
@@ -89,9 +97,7 @@ def reread(typingctx, X, width):
     def codegen(context, builder, signature, args):
         view = context.make_array(X)(context, builder, args[0])
         if 2 * width.count + LOOP_VECTORS > register_count(target_features(context)):
-            data = view.data
-            view.data = builder.asm(ir.FunctionType(data.type, [data.type]), "", "=r,0", [data],
-                                    False)
+            view.data = hidden(builder, view.data)
         return impl_ret_borrowed(context, builder, X, view._getvalue())
 
     return X(X, width), codegen

@@ -23,7 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .prefetch import emit_prefetch
-from .registers import register_bytes, target_features
+from .registers import hidden, register_bytes, target_features
 
 #: Bytes in one group's vector: a cache line, one register with AVX-512, two with AVX2. Fixed
 #: whatever the CPU, so the order of every sum, and so every bit, is too.
@@ -64,18 +64,16 @@ def _fma(builder, a, b, c):
 
 
 def _opaque(builder, value, register):
-    """``value``, hidden from LLVM's optimiser (an empty asm statement): it can no longer merge
-    loads through this pointer with earlier ones, nor fuse shuffles across it. A vector passes
-    ``register`` bytes at a time: the statement takes registers, and a 64-byte vector fills
+    """``value``, hidden from LLVM's optimiser (:func:`.registers.hidden`). A vector passes
+    ``register`` bytes at a time: the asm statement takes registers, and a 64-byte vector fills
     one only with AVX-512."""
     if not isinstance(value.type, ir.VectorType):
-        return builder.asm(ir.FunctionType(value.type, [value.type]), "", "=r,0", [value], False)
+        return hidden(builder, value)
     count = value.type.count
     per = min(count, register // (8 if isinstance(value.type.element, ir.DoubleType) else 4))
-    parts = [builder.shuffle_vector(value, value, _indices(list(range(first, first + per))))
+    parts = [hidden(builder, builder.shuffle_vector(value, value,
+                                                    _indices(list(range(first, first + per)))), "v")
              for first in range(0, count, per)]
-    parts = [builder.asm(ir.FunctionType(part.type, [part.type]), "", "=v,0", [part], False)
-             for part in parts]
     while len(parts) > 1:
         size = parts[0].type.count
         parts = [builder.shuffle_vector(a, b, _indices(list(range(2 * size))))
@@ -250,13 +248,11 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
             of the groups."""
             held, fresh = (cgutils.alloca_once(builder, tile.vector) for _ in range(2))
             with cgutils.for_range(builder, builder.add(count, intp(1)), intp=intp) as loop:
-                more = builder.icmp_signed("<", loop.index, count)
-                with builder.if_then(more, likely=True):
+                with builder.if_then(builder.icmp_signed("<", loop.index, count), likely=True):
                     builder.store(errors_of(loop.index, contiguous), fresh)
                 with builder.if_then(builder.icmp_signed(">", loop.index, intp(0)), likely=True):
                     gradient(builder.sub(loop.index, intp(1)), builder.load(held))
-                with builder.if_then(more, likely=True):
-                    builder.store(builder.load(fresh), held)
+                builder.store(builder.load(fresh), held)  # read no more after the last step
 
         item_bytes = intp(context.get_abi_sizeof(tile.item))
         with builder.if_else(builder.icmp_signed("==", y_step, item_bytes)) as (unit, strided):
