@@ -19,8 +19,7 @@ import numpy as np
 
 from . import reference
 from ._kernels.floor import fma_passes, read_passes, read_passes_team
-from .linear import (PREFETCH_BYTES, choose_kernel, fit_by_kernel, fit_linear, numba_threads,
-                     prefetch_rows)
+from .linear import choose_kernel, fit_by_kernel, fit_linear, numba_threads, prefetch_distance
 from .optimize import minimize
 from .timing import best_time, best_times
 from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem
@@ -154,14 +153,15 @@ def _add_memory_caps(add, name, X, y, iters, floor, repeat):
                          repeat=repeat)
     add(f"  {name} kernel ({kernel}) in cache / read from memory, an element",
         (in_cache / (part.size * part_iters)) / (floor / (X.size * iters)), "(its share)")
-    # Why fastgd picks the kernel it does for X this large: the other one, prefetching as
-    # fastgd would, against the read floor taken again beside it.
-    other, ahead = (("rows", prefetch_rows(X)) if kernel == "tile"
-                    else ("tile", PREFETCH_BYTES // X.itemsize))
-    other_time, again = best_times(
-        lambda: fit_by_kernel(X, y, other, ahead, lr=LR, max_iter=iters),
-        lambda: read_passes(X.reshape(-1), iters), repeat=repeat)
-    add(f"  {name} floor / {other} kernel, 1 thread", again / other_time, "(the kernel not picked)")
+    # Why fastgd picks the kernel it does for X this large: the others, prefetching as fastgd
+    # would have them, against the read floor taken again beside each.
+    for other in [other for other in ("vectors", "tile", "rows") if other != kernel]:
+        ahead = prefetch_distance(X, other)
+        other_time, again = best_times(
+            lambda: fit_by_kernel(X, y, other, ahead, lr=LR, max_iter=iters),
+            lambda: read_passes(X.reshape(-1), iters), repeat=repeat)
+        add(f"  {name} floor / {other} kernel, 1 thread", again / other_time,
+            "(a kernel not picked)")
 
 
 def measure_targets(repeat=5):

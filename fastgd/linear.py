@@ -55,17 +55,27 @@ COLUMN_COPY_MAX_BYTES = PREFETCH_MIN_BYTES
 #: Most features the tile kernel is compiled for (its loop is unrolled over them). Measured
 #: against the row kernel, one thread, ns an element (tile / row), C-order X in L2: n = 17
 #: 0.149 / 0.174, 20 0.078 / 0.13, 32 0.078 / 0.162, 50 0.087 / 0.137, 64 0.083 / 0.133, 100
-#: 0.109 / 0.134 (float64); 20 0.076 / 0.16, 100 0.067 / 0.095 (float32). From memory: float32
-#: W5 0.12-0.13 / 0.18-0.19, W6 0.16 / 0.26, m x 10 0.12 / 0.29; float64 m x 10 0.23 / 0.36.
-#: (float32 m x 17 from memory is the exception measured: 0.24 / 0.19.)
+#: 0.109 / 0.134 (float64); 20 0.076 / 0.16, 100 0.067 / 0.095 (float32).
 TILE_MAX_FEATURES = 128
-#: Large float64 X (PREFETCH_MIN_BYTES and up) with FIXED_WIDTH_MAX to TILE_STREAM_MIN_FEATURES
-#: features stays on the row kernel, which streams it faster; from here on the tile kernel
-#: does. One thread, floor / kernel, both prefetching, 128 MB of X (AVX2, Zen 3): n = 20
-#: 0.70-0.74 (row) against 0.58-0.65 (tile), 32 0.68-0.75 / 0.53-0.60, 50 0.61 / 0.42, 64
-#: 0.63 / 0.65, 100 (W6) 0.36-0.40 / 0.52-0.64, 128 0.52 / 0.60. With AVX-512 (Zen 4) W6 gave
-#: 0.33-0.44 / 0.80-0.82.
-TILE_STREAM_MIN_FEATURES = 64
+#: Most features the row-vector kernel is compiled for (unrolled over the row's vectors). From
+#: memory it streams C-order X faster than any other kernel at every width measured up to
+#: here; one thread, floor / kernel, 128 MB of float64 X (AVX-512, Zen 4): n = 8 0.59 against
+#: 0.46 (tile), 20 0.72 / 0.39 (tile) / 0.57 (row), 50 0.76 / 0.37 / 0.47, 100 0.81 / 0.31 /
+#: 0.24, 200 0.72 / 0.26 (row), 500 0.62 / 0.30 (row); float32 n = 16 0.63 / 0.43 / 0.59, 100
+#: 0.73 / 0.26 / 0.52.
+VECTORS_MAX_FEATURES = 512
+#: C-order X in the caches goes to the row-vector kernel from this many features to
+#: TILE_MAX_FEATURES (beyond, the row kernel is as fast there). Floor / kernel in L2, one
+#: thread (row-vector / tile): float64 n = 20 0.43 / 0.53, 32 0.62 / 0.68, 50 0.64 / 0.44, 64
+#: 0.71 / 0.54, 100 0.53 / 0.40, 128 0.44 / 0.40; float32 32 0.36 / 0.44, 50 0.42 / 0.28, 64
+#: 0.51 / 0.53, 100 0.56 / 0.35.
+VECTORS_MIN_FEATURES_IN_CACHE = 48
+
+
+# A threaded fit passes the width of a compiled kernel variant, a tuple of n items, into numba's
+# parallel region, which takes tuples of up to NUMBA_PARFOR_MAX_TUPLE_SIZE items (100 unless
+# set): without this, C-order X of 101 to 128 features failed to compile on two threads.
+numba.config.PARFOR_MAX_TUPLE_SIZE = max(numba.config.PARFOR_MAX_TUPLE_SIZE, VECTORS_MAX_FEATURES)
 
 
 def block_rows(m, n):
@@ -98,25 +108,48 @@ def fixed_width(X):
     return X.flags.f_contiguous or X.nbytes < COLUMN_COPY_MAX_BYTES
 
 
-def tiled(X):
-    """Whether C-order X (that the fixed-width kernel does not take) goes to the tile kernel."""
+def by_row_vectors(X):
+    """Whether C-order X (that the fixed-width kernel does not take) goes to the row-vector
+    kernel: X with at least a vector's worth of features in a row, streaming from memory, or
+    wide enough in the caches."""
     n = X.shape[1]
-    if not X.flags.c_contiguous or n > TILE_MAX_FEATURES or fixed_width(X):
+    if not X.flags.c_contiguous or fixed_width(X):
         return False
-    return (X.itemsize == 4 or n <= FIXED_WIDTH_MAX or n >= TILE_STREAM_MIN_FEATURES
-            or X.nbytes < PREFETCH_MIN_BYTES)
+    if not tiles.lanes(X.itemsize) <= n <= VECTORS_MAX_FEATURES:
+        return False
+    return X.nbytes >= PREFETCH_MIN_BYTES or VECTORS_MIN_FEATURES_IN_CACHE <= n <= TILE_MAX_FEATURES
+
+
+def tiled(X):
+    """Whether C-order X that neither the fixed-width nor the row-vector kernel takes goes to
+    the tile kernel."""
+    n = X.shape[1]
+    return (X.flags.c_contiguous and n <= TILE_MAX_FEATURES and not fixed_width(X)
+            and not by_row_vectors(X))
 
 
 def choose_kernel(X):
     """The block kernel that reads X and its prefetch distance: ``("fixed", None)``,
-    ``("tile", elements or None)``, ``("column", None)`` or ``("rows", rows or None)``."""
+    ``("vectors", None)``, ``("tile", elements or None)``, ``("column", None)`` or
+    ``("rows", rows or None)``."""
     if fixed_width(X):
-        return "fixed", None
-    if tiled(X):
-        return "tile", PREFETCH_BYTES // X.itemsize if X.nbytes >= PREFETCH_MIN_BYTES else None
-    if _column_major(X):
-        return "column", None
-    return "rows", prefetch_rows(X)
+        kernel = "fixed"
+    elif by_row_vectors(X):
+        kernel = "vectors"
+    elif tiled(X):
+        kernel = "tile"
+    else:
+        kernel = "column" if _column_major(X) else "rows"
+    return kernel, prefetch_distance(X, kernel)
+
+
+def prefetch_distance(X, kernel):
+    """How far ahead ``kernel`` prefetches X as ``fit_linear`` runs it: elements for the tile
+    kernel, rows for the row kernel (see ``prefetch_rows``); None (not at all) for X in the
+    caches and for the other kernels."""
+    if kernel == "tile":
+        return PREFETCH_BYTES // X.itemsize if X.nbytes >= PREFETCH_MIN_BYTES else None
+    return prefetch_rows(X) if kernel == "rows" else None
 
 
 def thread_count(n_threads, shape):
@@ -216,12 +249,13 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     With at most 16 features, X is read by a kernel compiled for that number of features,
     which keeps its sums in registers and is vectorised across rows of contiguous columns:
     Fortran-order X is read in place, and any other X under 16 MiB is first copied to Fortran
-    order (a copy that costs a few iterations). Other C-order X with at most 128 features is
-    read by the tile kernel, also compiled for its number of features: a vector of rows at a
-    time (8 in float64, 16 in float32), every row loaded once and every sum kept in registers.
-    Above 16 MiB, float64 X with 17 to 63 features goes back to the row kernel, which is
-    faster there; so do strided X and X with more than 128 features. Fortran-order X with more
-    than 16 features is read a column at a time within each block.
+    order (a copy that costs a few iterations). Other C-order X is read by a kernel compiled
+    for its number of features: the row-vector kernel (a row at a time in vectors of 64
+    bytes, with w and the gradient sums in registers) when X is over 16 MiB with 8 to 512
+    features (16 to 512 in float32), or in the caches with 48 to 128; else, up to 128
+    features, the tile kernel (a vector of rows at a time: 8 in float64, 16 in float32). Wider
+    or strided X is read row by row, and Fortran-order X with more than 16 features a column
+    at a time within each block.
     Memory used beyond X and y is that copy, O(n k (1 + m / block)) for the block sums, one
     block of errors per thread for Fortran-order X, and O(max_iter) for the history.
 
@@ -246,18 +280,20 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
 
 def _fit_rows(problem, threads, kernel, ahead=None):
     """The descent on ``threads`` threads with block kernel ``kernel`` (see ``choose_kernel``):
-    the fixed-width kernel on X's columns (copied to Fortran order if need be), the tile kernel,
-    the column kernel, or the row kernel. The tile kernel prefetches ``ahead`` elements ahead,
+    the fixed-width kernel on X's columns (copied to Fortran order if need be), the row-vector
+    kernel, the tile kernel, the column kernel, or the row kernel. The tile kernel prefetches ``ahead`` elements ahead,
     the row kernel ``ahead`` rows (None: not at all)."""
     X, Y = problem.X, problem.Y
     rows = block_rows(*X.shape)
-    width = tile = E = None
+    width = tile = vectors = E = None
     if kernel == "fixed":
         if not X.flags.f_contiguous:
             X = layout.fortran_copy(X)
         width = (0,) * X.shape[1]  # its length types the compiled variant
     elif kernel == "tile":
         tile = (0,) * X.shape[1]
+    elif kernel == "vectors":
+        vectors = (0,) * X.shape[1]
     elif kernel == "column":
         # The column kernel forms a block's errors in E, one row per thread, with a line or two
         # clear between rows so that no two threads write to one cache line; with E None the
@@ -268,7 +304,7 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     losses = np.empty(problem.max_iter if problem.history else 0)
     args = (X, Y, Wt, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, rows, ahead, E,
-            width, tile, losses, Wt_last, b_last)
+            width, tile, vectors, losses, Wt_last, b_last)
     if threads == 1:
         status, n_iter, loss, grad_norm = linear_rows.descend(*args)
     else:
@@ -340,14 +376,16 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     Useful before forking worker processes, or to take the compile time out of a first
     measured call. By default: float64 and float32; C-order, F-order and strided X, writable and
     read-only; 1-D and 2-D y; on one thread and on numba's pool for all of them. For each number
-    of features in ``widths``, and for ``TILE_MAX_FEATURES + 1`` (the generic row and column
+    of features in ``widths``, and for ``VECTORS_MAX_FEATURES + 1`` (the generic row and column
     kernels), it compiles the kernels that ``fit_linear`` picks for X of that width in the
     caches and beyond them: the fixed-width kernel (with the copy to Fortran order that C-order
-    and strided X take), the tile kernel and the row kernel, each with and without prefetching
-    where large X gets it, and ``solver="gram"`` for writable C-order X. The tile kernel is
-    compiled per number of features up to ``TILE_MAX_FEATURES``: name the widths a program
-    uses. Each variant takes a few seconds to compile into a cold cache; a warm cache loads
-    them in milliseconds. Returns the number of fits run.
+    and strided X take), the row-vector, tile and row kernels, each with and without
+    prefetching where large X gets it, and ``solver="gram"`` for writable C-order X. The
+    row-vector and tile kernels are compiled per number of features (up to
+    ``VECTORS_MAX_FEATURES`` and ``TILE_MAX_FEATURES``): name the widths a program uses. Each
+    variant takes seconds to compile into a cold cache (tens of seconds for the widest
+    row-vector variants); a warm cache loads them in milliseconds. Returns the number of fits
+    run.
 
     Examples
     --------
@@ -357,20 +395,21 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     """
     count = 0
     for dtype, order, frozen in itertools.product(dtypes, layouts, read_only):
-        for n in (TILE_MAX_FEATURES + 1, *widths):
+        for n in (VECTORS_MAX_FEATURES + 1, *widths):
             X = _layout(8, n, dtype, order, frozen, fill=1)
             large = _layout(PREFETCH_MIN_BYTES // (n * X.itemsize) + 1, n, dtype, order, frozen)
             kernels = {choose_kernel(X), choose_kernel(large)}  # (kernel, prefetch distance)
             for y in (np.ones(X.shape[0], dtype), np.ones((X.shape[0], 2), dtype)):
-                # A fresh problem per fit: the solvers update its W0, b0 in place.
-                problem = functools.partial(linear_problem, X, y, lr=0.01, max_iter=1, tol=0.0,
+                # A fresh problem per fit: the solvers update its W0, b0 in place. X of ones
+                # takes lr < 2 / (n + 1) to converge.
+                problem = functools.partial(linear_problem, X, y, lr=1e-4, max_iter=1, tol=0.0,
                                             w0=None, b0=None, history=False)
                 for threads, kernel in itertools.product((1, 2), kernels):
                     # 2: the team's variant, where the pool has 2 threads (X has one block,
                     # so the second thread only joins: the compiled code is the same)
                     _fit_rows(problem(), min(threads, numba.config.NUMBA_NUM_THREADS), *kernel)
                     count += 1
-                if (order, frozen, n) == ("C", False, TILE_MAX_FEATURES + 1):
+                if (order, frozen, n) == ("C", False, VECTORS_MAX_FEATURES + 1):
                     _fit_gram(problem())
                     count += 1
     return count

@@ -158,7 +158,9 @@ THREADS_SCRIPT = textwrap.dedent("""
     X = rng.standard_normal((300_001, 12)); y = X @ rng.standard_normal(12) + 0.5
     Y = np.c_[y, -y]
     small = X[:20_000]  # in the caches: copied to Fortran order for the fixed-width kernel
-    cases = [(data, target[:len(data)]) for data in (X, np.asfortranarray(X), small) for target in (y, Y)]
+    wide = rng.standard_normal((3001, 60))  # in the caches, row by row in vectors
+    cases = [(data, target[:len(data)]) for data in (X, np.asfortranarray(X), small, wide)
+             for target in (y, Y)]
     for data, target in cases:
         fits = [fastgd.fit_linear(data, target, max_iter=5, n_threads=t) for t in (1, 2, 3, 8)]
         for fit in fits[1:]:
@@ -221,65 +223,92 @@ def test_fixed_width_kernel_agrees_with_the_generic_kernels(n):
         assert_same_fit(generic, ref, 1e-12)
 
 
-@pytest.mark.parametrize("n, dtype", [(1, np.float64), (7, np.float64), (20, np.float64),
-                                      (100, np.float64), (20, np.float32), (33, np.float32)])
-def test_tile_kernel_agrees_with_the_reference(n, dtype):
-    # 1003 rows: two blocks for n = 20, and rows after the last whole group of 8 or 16. One
-    # output reads y's column as a vector, three read each column with a stride.
+@pytest.mark.parametrize("kernel, n, dtype", [
+    ("tile", 1, np.float64), ("tile", 7, np.float64), ("tile", 20, np.float64),
+    ("tile", 100, np.float64), ("tile", 20, np.float32), ("tile", 33, np.float32),
+    # a multiple of the row-vector kernel's lanes (8 float64, 16 float32) or not: then the
+    # last vector of a row overlaps the one before it
+    ("vectors", 8, np.float64), ("vectors", 13, np.float64), ("vectors", 20, np.float64),
+    ("vectors", 100, np.float64), ("vectors", 16, np.float32), ("vectors", 33, np.float32)])
+def test_vector_kernels_agree_with_the_reference(kernel, n, dtype):
+    # 1003 rows: two blocks for n = 20, and rows after the tile kernel's last whole group of 8
+    # or 16. One output reads y's column as a vector, three read each column with a stride.
     from fastgd.linear import fit_by_kernel
 
     for k in (None, 3):
         X, y = random_problem(1003, n, k, dtype)
         ref = fastgd.reference.fit_linear(X.astype(np.float64), y.astype(np.float64), lr=0.02,
                                           max_iter=30)
-        tile = fit_by_kernel(X, y, "tile", lr=0.02, max_iter=30)
-        assert tile.w.dtype == dtype
-        assert_same_fit(tile, ref, 1e-12 if dtype == np.float64 else 1e-5)
+        fit = fit_by_kernel(X, y, kernel, lr=0.02, max_iter=30)
+        assert fit.w.dtype == dtype
+        assert_same_fit(fit, ref, 1e-12 if dtype == np.float64 else 1e-5)
 
 
-TILE_BITS_SCRIPT = textwrap.dedent("""
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_row_vector_kernel_finds_a_non_finite_x_in_the_overlap(bad):
+    # fit_linear leaves X's check to the first pass. With 60 features the last vector of a row
+    # (features 52-59) overlaps the one before it on features 52-55, zero in w there.
+    from fastgd.linear import choose_kernel
+
+    X, y = random_problem(64, 60)
+    X[5, 53] = bad
+    assert choose_kernel(X)[0] == "vectors"
+    with pytest.raises(ValueError, match=rf"X must be finite, got {bad} at index \(5, 53\)"):
+        fastgd.fit_linear(X, y, max_iter=3)
+
+
+VECTOR_BITS_SCRIPT = textwrap.dedent("""
     import numpy as np
     from fastgd.linear import fit_by_kernel
     rng = np.random.default_rng(3)
-    for dtype, n in ((np.float64, 20), (np.float32, 3)):
+    for kernel, dtype, n in (("tile", np.float64, 20), ("tile", np.float32, 3),
+                             ("vectors", np.float64, 20), ("vectors", np.float64, 100),
+                             ("vectors", np.float32, 20)):
         X = rng.standard_normal((61, n)).astype(dtype)
         y = rng.standard_normal(61).astype(dtype)
-        fit = fit_by_kernel(X, y, "tile", lr=0.01, max_iter=7)
+        fit = fit_by_kernel(X, y, kernel, lr=0.01, max_iter=7)
         print(fit.w.tobytes().hex(), np.asarray(fit.b).tobytes().hex())
 """)
 
 
-def test_tile_kernel_gives_the_same_bits_on_any_vector_width(tmp_path):
-    # The tile kernel's groups are 64 bytes whatever the CPU: a CPU without AVX-512 holds each
-    # vector in several registers. Compiled for x86-64 without AVX (16-byte registers) in a
-    # fresh process, it must give this process's bits.
+def test_vector_kernels_give_the_same_bits_on_any_vector_width(tmp_path):
+    # The tile and row-vector kernels work in vectors of 64 bytes whatever the CPU: a CPU
+    # without AVX-512 holds each in several registers. Compiled for x86-64 without AVX (16-byte
+    # registers) in a fresh process, they must give this process's bits.
     env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", TILE_BITS_SCRIPT], env=env, capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT], env=env,
+                         capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    here = subprocess.run([sys.executable, "-c", TILE_BITS_SCRIPT], capture_output=True, text=True)
-    assert out.stdout.split() == here.stdout.split() and len(out.stdout.split()) == 4
+    here = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT], capture_output=True,
+                          text=True)
+    assert out.stdout.split() == here.stdout.split() and len(out.stdout.split()) == 10
 
 
-def test_which_x_gets_the_tile_kernel():
+def test_which_x_gets_the_tile_or_the_row_vector_kernel():
     from fastgd.linear import (PREFETCH_BYTES, PREFETCH_MIN_BYTES, TILE_MAX_FEATURES,
-                               TILE_STREAM_MIN_FEATURES, choose_kernel)
+                               VECTORS_MAX_FEATURES, VECTORS_MIN_FEATURES_IN_CACHE, choose_kernel)
 
     def large(n, dtype=np.float64):  # never touched: no memory is committed
         return np.empty((PREFETCH_MIN_BYTES // (n * np.dtype(dtype).itemsize) + 1, n), dtype)
 
+    # In the caches: the tile kernel up to a width, the row-vector kernel from it.
     assert choose_kernel(np.empty((1000, 20))) == ("tile", None)
-    assert choose_kernel(np.empty((1000, TILE_MAX_FEATURES), np.float32)) == ("tile", None)
+    assert choose_kernel(np.empty((1000, VECTORS_MIN_FEATURES_IN_CACHE - 1))) == ("tile", None)
+    assert choose_kernel(np.empty((1000, VECTORS_MIN_FEATURES_IN_CACHE))) == ("vectors", None)
+    assert choose_kernel(np.empty((1000, TILE_MAX_FEATURES), np.float32)) == ("vectors", None)
     assert choose_kernel(np.empty((1000, TILE_MAX_FEATURES + 1))) == ("rows", None)
     assert choose_kernel(np.empty((1000, 20), order="F")) == ("column", None)
     assert choose_kernel(np.empty((1000, 40))[:, ::2]) == ("rows", None)  # strided
     assert choose_kernel(np.empty((1000, 5))) == ("fixed", None)  # copied to Fortran order
-    # Beyond the caches: float32, and float64 with few features, stream through it prefetching.
-    assert choose_kernel(large(20, np.float32)) == ("tile", PREFETCH_BYTES // 4)
-    assert choose_kernel(large(10)) == ("tile", PREFETCH_BYTES // 8)
-    assert choose_kernel(large(20)) == ("rows", PREFETCH_BYTES // (20 * 8))
-    assert choose_kernel(large(TILE_STREAM_MIN_FEATURES - 1)) == ("rows", 16)
-    assert choose_kernel(large(TILE_STREAM_MIN_FEATURES)) == ("tile", PREFETCH_BYTES // 8)
+    # Beyond the caches: the row-vector kernel from a vector's worth of features (8 float64,
+    # 16 float32), without prefetching; the tile kernel, prefetching, below it.
+    assert choose_kernel(large(8)) == ("vectors", None)
+    assert choose_kernel(large(20)) == ("vectors", None)
+    assert choose_kernel(large(VECTORS_MAX_FEATURES)) == ("vectors", None)
+    assert choose_kernel(large(VECTORS_MAX_FEATURES + 1)) == ("rows", 4)
+    assert choose_kernel(large(16, np.float32)) == ("vectors", None)
+    assert choose_kernel(large(7)) == ("tile", PREFETCH_BYTES // 8)
+    assert choose_kernel(large(15, np.float32)) == ("tile", PREFETCH_BYTES // 4)
 
 
 def test_c_order_x_in_the_caches_gives_the_bits_of_its_fortran_order_copy():

@@ -1,5 +1,6 @@
 """Property tests: any shape, dtype and memory layout gives the reference's answer."""
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -67,18 +68,20 @@ def test_fast_matches_reference(problem, iters):
     assert_matches(fast, ref, X, y, iters)
 
 
-# Few widths: the tile kernel compiles for each. fit_linear gives X this small to the
-# fixed-width kernel unless it is wider than 16, so the narrower ones are run on it directly.
-@given(problems(widths=st.sampled_from([1, 3, 20]), dtypes=(np.float64, np.float32),
-                layouts=("C", "read-only")), st.integers(0, 30))
-def test_tile_kernel_matches_reference(problem, iters):
+# Few widths: the row-vector and tile kernels compile for each. fit_linear gives X this small
+# to the fixed-width kernel unless it is wider than 16, so the narrower ones are run on them
+# directly. The row-vector kernel needs a vector's worth of features (16 in float32).
+@pytest.mark.parametrize("kernel, widths", [("vectors", [16, 20]), ("tile", [1, 3, 20])])
+@given(data=st.data(), iters=st.integers(0, 30))
+def test_vector_kernels_match_reference(kernel, widths, data, iters):
     from fastgd.linear import fit_by_kernel
 
-    X, y = problem
+    X, y = data.draw(problems(widths=st.sampled_from(widths), dtypes=(np.float64, np.float32),
+                              layouts=("C", "read-only")))
     lr = stable_lr(X)
-    tile = fit_by_kernel(X, y, "tile", lr=lr, max_iter=iters, history=True)
+    fit = fit_by_kernel(X, y, kernel, lr=lr, max_iter=iters, history=True)
     ref = fastgd.reference.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
-    assert_matches(tile, ref, X, y, iters)
+    assert_matches(fit, ref, X, y, iters)
 
 
 @given(problems())

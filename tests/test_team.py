@@ -28,11 +28,11 @@ def test_blocks_are_cut_by_the_shape_alone():
     assert linear.block_rows(1_000_000, 200) == 80  # 16384 // 200, down to 16 rows
 
 
-@pytest.mark.parametrize("kernel", ["fixed", "tile", "column", "rows"])
+@pytest.mark.parametrize("kernel", ["fixed", "vectors", "tile", "column", "rows"])
 def test_a_team_run_on_one_thread_gives_the_bits_of_one_thread(kernel, monkeypatch):
     # numba may run a parallel loop's iterations one after another (a pool of one thread here):
     # the first thread to join must not wait for the second, which starts only when it ends.
-    X, y = random_problem(3000, 5)
+    X, y = random_problem(3000, 9 if kernel == "vectors" else 5)  # a vector's worth, or not
     if kernel == "column":
         X = np.asfortranarray(X)
     alone = fit_by_kernel(X, y, kernel, threads=1, max_iter=20)
@@ -63,4 +63,12 @@ def test_a_team_reports_divergence_with_the_last_good_state():
         errors.append(caught.value)
     one, two = errors
     assert two.iteration == one.iteration > 0
+    assert two.w.tobytes() == one.w.tobytes() and two.b == one.b
+
+
+def test_more_features_than_numba_passes_into_a_parallel_region_by_default():
+    # A threaded fit passes a tuple of n items into numba's parallel region, which took at
+    # most 100 unless told otherwise: 120 features failed to compile on two threads.
+    X, y = random_problem(1000, 120)
+    one, two = (fastgd.fit_linear(X, y, max_iter=3, n_threads=t) for t in (1, 2))
     assert two.w.tobytes() == one.w.tobytes() and two.b == one.b

@@ -6,7 +6,7 @@ import numpy as np
 
 import fastgd
 from fastgd._kernels.floor import read_passes_team
-from fastgd.linear import PREFETCH_BYTES, fit_by_kernel, numba_threads, prefetch_rows
+from fastgd.linear import fit_by_kernel, numba_threads, prefetch_distance
 from fastgd.workloads import LR, WORKLOADS, make_problem
 
 POOL = numba.config.NUMBA_NUM_THREADS
@@ -82,20 +82,19 @@ class MemoryOrder:
 
 
 class Kernels:
-    """W5 (float64 and float32) and W6 on one thread by the row kernel and by the tile kernel,
-    each prefetching as ``fit_linear`` would have it. ``fit_linear`` picks the tile kernel for
-    float32 and for W6 (64 features or more), the row kernel for float64 W5: a change in which
-    is faster shows here.
+    """W5 (float64 and float32) and W6 on one thread by the row-vector kernel, the tile kernel
+    and the row kernel, each prefetching as ``fit_linear`` would have it. ``fit_linear`` picks
+    the row-vector kernel for all three: a change in which is faster shows here.
     """
 
-    params = (["W5", "W5f32", "W6"], ["rows", "tile"])
+    params = (["W5", "W5f32", "W6"], ["vectors", "tile", "rows"])
     param_names = ["workload", "kernel"]
     timeout = 300
 
     def setup(self, name, kernel):
         self.X, self.y = make_problem(WORKLOADS[name])
         self.iters = WORKLOADS[name].iterations
-        self.ahead = prefetch_rows(self.X) if kernel == "rows" else PREFETCH_BYTES // self.X.itemsize
+        self.ahead = prefetch_distance(self.X, kernel)
         fit_by_kernel(self.X, self.y, kernel, self.ahead, lr=LR, max_iter=0)
 
     def time_fit(self, name, kernel):

@@ -1,4 +1,4 @@
-"""The three ways to sum one block of rows: the gradient and squared-error sums of rows
+"""The ways to sum one block of rows: the gradient and squared-error sums of rows
 ``block * block_rows`` up to the next block (or the end of X).
 
 Each writes the block's gradient sums into ``G[block]`` (k, n) and ``gb[block]`` (k,) and
@@ -11,6 +11,7 @@ import numpy as np
 from .._config import jit
 from .prefetch import prefetch
 from .registers import reread, stack_zeros
+from .row_vectors import row_vector_pass
 from .tiles import VECTOR_BYTES, tile_pass
 
 #: Bytes in a cache line: the step of the prefetches.
@@ -206,4 +207,18 @@ def tiled_block(X, Y, Wt, b, block, block_rows, ahead, G, gb, tile):
         last_sse, last_sum = _last_rows(X, Y, j, b[j], Wt[j], g, done, r1)
         sse += group_sse + last_sse
         gb[block, j] = group_sum + last_sum
+    return sse
+
+
+@jit(inline="always")
+def row_vector_block(X, Y, Wt, b, block, block_rows, G, gb, width):
+    """The sums of ``row_major_block`` for C-order X with ``len(width)`` features, at least a
+    vector's worth: :func:`.row_vectors.row_vector_pass` over the block's rows."""
+    r0 = block * block_rows
+    r1 = min(r0 + block_rows, X.shape[0])
+    sse = 0.0
+    for j in range(Y.shape[1]):
+        block_sse, gb[block, j] = row_vector_pass(X, Y[:, j], Wt[j], b[j], r0, r1, G[block, j],
+                                                  width)
+        sse += block_sse
     return sse

@@ -3,8 +3,9 @@
 Rows are cut into fixed blocks (their size depends on X's shape only). Each block's gradient and
 squared-error sums are formed by one of the block kernels of :mod:`.blocks` (row by row; column
 by column when X is in Fortran order; for few features, the fixed-width kernel that keeps its
-sums in registers; or, for C-order X, the tile kernel, a vector of rows at a time) into the
-block's own slot, and the slots are added in block order. The partition and the order of every
+sums in registers; or, for C-order X, the row-vector kernel, a row at a time in vectors, or the
+tile kernel, a vector of rows at a time) into the block's own slot, and the slots are added in
+block order. The partition and the order of every
 sum are fixed by the data's shape and memory order, so the same input gives the same bits on
 one thread or many. Threads form a team for the whole descent (``descend_team``): each sums its
 own run of blocks and they meet once an iteration (:mod:`.sync`).
@@ -15,7 +16,8 @@ import numpy as np
 from numba import prange
 
 from .._config import jit
-from .blocks import column_major_block, fixed_width_block, row_major_block, tiled_block
+from .blocks import (column_major_block, fixed_width_block, row_major_block, row_vector_block,
+                     tiled_block)
 from .exact import add, mul, sub
 from .sync import join, meet, share, team_flags
 
@@ -127,7 +129,7 @@ def _update(Wt, b, dW, db, lr):
 
 @jit()
 def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E,
-            width, tile, G, gb, sse, sync, history, Wt_last, b_last):
+            width, tile, vectors, G, gb, sse, sync, history, Wt_last, b_last):
     """The descent as run by one of ``members`` threads: ``(status, updates, J, grad_norm)``.
 
     Member ``member`` sums its own run of blocks (blocks are cut by ``block_rows`` and shared
@@ -141,7 +143,8 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
     Variants are chosen by arguments that are None or not, each compiled with only its own
     code (numba prunes ``is None`` branches when it compiles this function): ``tile``, a tuple
     of ``n`` items, picks the tile kernel, which prefetches ``ahead`` elements ahead (None: not
-    at all; ``block_rows`` is then a multiple of its group of rows); ``width``, the same kind of tuple, the fixed-width kernel for X whose columns are
+    at all; ``block_rows`` is then a multiple of its group of rows); ``vectors``, the same kind
+    of tuple, the row-vector kernel; ``width``, too, the fixed-width kernel for X whose columns are
     contiguous; ``E`` (a row of at least ``block_rows`` per member) the column kernel; else the
     row kernel, which prefetches ``ahead`` rows ahead (None: not at all).
     """
@@ -160,7 +163,10 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
         half = updates & (G.shape[0] - 1)
         # This member's slots: its blocks' sums, GAP slots on from the previous member's.
         Gh, gbh, sseh = G[half, GAP * member:], gb[half, GAP * member:], sse[half, GAP * member:]
-        if tile is not None:
+        if vectors is not None:
+            for block in range(first, last):
+                sseh[block] = row_vector_block(X, Y, Wt, b, block, block_rows, Gh, gbh, vectors)
+        elif tile is not None:
             for block in range(first, last):
                 sseh[block] = tiled_block(X, Y, Wt, b, block, block_rows, ahead, Gh, gbh, tile)
         elif width is not None:
@@ -191,8 +197,8 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
 
 
 @jit()
-def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, width, tile, history,
-            Wt_last, b_last):
+def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, width, tile, vectors,
+            history, Wt_last, b_last):
     """Batch gradient descent on ``Wt`` (k, n) and ``b`` (k,), updated in place, on this thread.
 
     Each iteration makes one pass over the rows of ``X`` (m, n) against ``Y`` (m, k), then the
@@ -202,19 +208,19 @@ def descend(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, width,
     the last update. Returns ``(status, updates, J, grad_norm)``, J and the norm at the final
     state; status ``NONFINITE`` or ``BLOWN_UP`` (J above ``blowup`` times the first J) stops
     at once, leaving the last good state in ``Wt_last``, ``b_last``. ``block_rows``, ``ahead``,
-    ``E``, ``width`` and ``tile`` pick the block kernel, as in ``_member``.
+    ``E``, ``width``, ``tile`` and ``vectors`` pick the block kernel, as in ``_member``.
 
     This never loads numba's thread pool (``descend_team`` does), and numba compiles its call
     of ``_member`` for the literal member 0 of 1, a variant without the meeting.
     """
     G, gb, sse = _block_slots(X, Y, block_rows, 1, 1)
     return _member(0, 1, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, width,
-                   tile, G, gb, sse, np.empty(0, np.int64), history, Wt_last, b_last)
+                   tile, vectors, G, gb, sse, np.empty(0, np.int64), history, Wt_last, b_last)
 
 
 @jit(parallel=True)
 def descend_team(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, width, tile,
-                 history, Wt_last, b_last, threads):
+                 vectors, history, Wt_last, b_last, threads):
     """``descend`` on a team of up to ``threads`` of numba's pool, started once for the descent.
 
     Each thread that starts joins the team (:func:`.sync.join`) and runs ``_member`` to the
@@ -232,7 +238,7 @@ def descend_team(X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows, ahead, E, w
             own_Wt, own_b = (Wt, b) if member == 0 else (_apart_copy(Wt), _apart_copy(b))
             status, updates, loss, grad_norm = _member(
                 member, members, X, Y, own_Wt, own_b, lr, max_iter, tol, blowup, block_rows,
-                ahead, E, width, tile, G, gb, sse, sync, history, Wt_last, b_last)
+                ahead, E, width, tile, vectors, G, gb, sse, sync, history, Wt_last, b_last)
             if member == 0:
                 end[0], end[1], end[2], end[3] = status, updates, loss, grad_norm
     return int(end[0]), int(end[1]), end[2], end[3]
