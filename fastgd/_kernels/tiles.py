@@ -82,8 +82,11 @@ def _opaque(builder, value, register):
 
 
 def _fold(builder, vectors):
-    """One vector whose lane ``r`` is the sum of the lanes of ``vectors[r]`` (one per lane):
-    log2(L) rounds, each adding the halves of pairs of vectors."""
+    """One vector whose lane r is the sum of the lanes of ``vectors[r]``: ``R`` vectors of
+    ``L`` lanes (``R`` a power of two, at most ``L``) become one of ``R`` lanes. log2(R)
+    rounds each add the halves of pairs of vectors; then log2(L / R) rounds add the halves of
+    each vector's share of one. Every vector's lanes are added in the same tree, so the sum
+    of a vector does not depend on the others beside it."""
     count = vectors[0].type.count
     span = count
     while len(vectors) > 1:
@@ -95,7 +98,16 @@ def _fold(builder, vectors):
                                 builder.shuffle_vector(a, b, _indices(high)), flags=_EXACT)
                    for a, b in zip(vectors[0::2], vectors[1::2])]
         span = half
-    return vectors[0]
+    vector = vectors[0]
+    while span > 1:
+        half = span // 2
+        low = [s * span + i for s in range(vector.type.count // span) for i in range(half)]
+        high = [i + half for i in low]
+        vector = builder.fadd(builder.shuffle_vector(vector, vector, _indices(low)),
+                              builder.shuffle_vector(vector, vector, _indices(high)),
+                              flags=_EXACT)
+        span = half
+    return vector
 
 
 def _lane_sum(builder, vector):
