@@ -30,18 +30,17 @@ BLOCK_ELEMENTS = 1 << 14
 MIN_BLOCKS = 2
 #: Fewest rows in a block.
 MIN_BLOCK_ROWS = 64
-#: C-order X above this size streams from memory, where prefetching the rows ahead pays; below
-#: it X stays in the caches and the prefetches only cost instructions. Measured on a 32 MiB L3
-#: (m x 20 float64, one thread): 8 MiB ran 0.29 ns an element without, 0.39 with; 15 MiB 0.37
-#: without, 0.30 with.
+#: C-order X above this size streams from memory: the row-vector kernel takes it from a
+#: vector's worth of features, and the tile kernel, which takes narrower rows, prefetches it.
+#: Below it X stays in the caches, where prefetches only cost instructions (measured with an
+#: earlier row kernel on a 32 MiB L3, m x 20 float64, one thread: 8 MiB ran 0.29 ns an
+#: element without, 0.39 with; 15 MiB 0.37 without, 0.30 with). The row kernel no longer
+#: prefetches: the widest rows it still takes from memory ran faster without (one thread,
+#: floor / kernel, 128 MB of float64 X: n = 600 0.38-0.39 against 0.35, 1000 0.38-0.42
+#: against 0.35-0.39, 2000 0.44-0.45 against 0.38-0.39 prefetching 8 KiB ahead).
 PREFETCH_MIN_BYTES = 1 << 24
-#: How far ahead of the rows being computed the row and tile kernels prefetch.
+#: How far ahead of the rows being computed the tile kernel prefetches.
 PREFETCH_BYTES = 1 << 13
-#: Narrower elements than this leave the row kernel compute-bound even from memory: float32
-#: takes as many instructions an element as float64 for half the bytes, and prefetching W5 in
-#: float32 made it slower (0.23 ns an element against 0.20), where float64 gained (0.30
-#: against 0.37).
-PREFETCH_MIN_ITEMSIZE = 8
 #: Most features the fixed-width kernel is compiled for. Up to here its sums stay in registers;
 #: measured in the caches (F-order float64, one thread, floor/fastgd): n = 8 0.90, 12 0.67,
 #: 16 0.42, 20 0.33, 32 0.20, against 0.27, 0.29, 0.24, 0.23, 0.27 for the column kernel.
@@ -89,18 +88,6 @@ def block_rows(m, n):
     return max(MIN_BLOCK_ROWS, rows)
 
 
-def _streamable(X):
-    """Whether X's layout and dtype are ones the row kernel prefetches, once X is large."""
-    return X.flags.c_contiguous and X.itemsize >= PREFETCH_MIN_ITEMSIZE
-
-
-def prefetch_rows(X):
-    """How many rows ahead the row kernel prefetches X; None for not at all."""
-    if X.nbytes < PREFETCH_MIN_BYTES or not _streamable(X):
-        return None
-    return max(4, PREFETCH_BYTES // (X.shape[1] * X.itemsize))
-
-
 def fixed_width(X):
     """Whether X is fitted by the fixed-width kernel, on its columns or on a Fortran-order copy."""
     if X.shape[1] > FIXED_WIDTH_MAX:
@@ -131,7 +118,7 @@ def tiled(X):
 def choose_kernel(X):
     """The block kernel that reads X and its prefetch distance: ``("fixed", None)``,
     ``("vectors", None)``, ``("tile", elements or None)``, ``("column", None)`` or
-    ``("rows", rows or None)``."""
+    ``("rows", None)``."""
     if fixed_width(X):
         kernel = "fixed"
     elif by_row_vectors(X):
@@ -144,12 +131,11 @@ def choose_kernel(X):
 
 
 def prefetch_distance(X, kernel):
-    """How far ahead ``kernel`` prefetches X as ``fit_linear`` runs it: elements for the tile
-    kernel, rows for the row kernel (see ``prefetch_rows``); None (not at all) for X in the
-    caches and for the other kernels."""
-    if kernel == "tile":
-        return PREFETCH_BYTES // X.itemsize if X.nbytes >= PREFETCH_MIN_BYTES else None
-    return prefetch_rows(X) if kernel == "rows" else None
+    """How far ahead ``kernel`` prefetches X as ``fit_linear`` runs it, in elements: only the
+    tile kernel does, and only X beyond the caches; else None (not at all)."""
+    if kernel == "tile" and X.nbytes >= PREFETCH_MIN_BYTES:
+        return PREFETCH_BYTES // X.itemsize
+    return None
 
 
 def thread_count(n_threads, shape):
@@ -281,8 +267,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
 def _fit_rows(problem, threads, kernel, ahead=None):
     """The descent on ``threads`` threads with block kernel ``kernel`` (see ``choose_kernel``):
     the fixed-width kernel on X's columns (copied to Fortran order if need be), the row-vector
-    kernel, the tile kernel, the column kernel, or the row kernel. The tile kernel prefetches ``ahead`` elements ahead,
-    the row kernel ``ahead`` rows (None: not at all)."""
+    kernel, the tile kernel, the column kernel, or the row kernel. The tile kernel prefetches
+    ``ahead`` elements ahead (None: not at all); the others take None."""
     X, Y = problem.X, problem.Y
     rows = block_rows(*X.shape)
     width = tile = vectors = E = None
@@ -379,8 +365,8 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     of features in ``widths``, and for ``VECTORS_MAX_FEATURES + 1`` (the generic row and column
     kernels), it compiles the kernels that ``fit_linear`` picks for X of that width in the
     caches and beyond them: the fixed-width kernel (with the copy to Fortran order that C-order
-    and strided X take), the row-vector, tile and row kernels, each with and without
-    prefetching where large X gets it, and ``solver="gram"`` for writable C-order X. The
+    and strided X take), the row-vector, tile and row kernels (the tile kernel with and
+    without prefetching, as large X gets it), and ``solver="gram"`` for writable C-order X. The
     row-vector and tile kernels are compiled per number of features (up to
     ``VECTORS_MAX_FEATURES`` and ``TILE_MAX_FEATURES``): name the widths a program uses. Each
     variant takes seconds to compile into a cold cache (tens of seconds for the widest
@@ -391,7 +377,7 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     --------
     >>> import fastgd
     >>> fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[20])
-    18
+    14
     """
     count = 0
     for dtype, order, frozen in itertools.product(dtypes, layouts, read_only):

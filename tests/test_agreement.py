@@ -184,28 +184,28 @@ def test_n_threads_beyond_the_pool_is_capped(problem):
 
 
 @pytest.mark.parametrize("n", [1, 3, 20])
-@pytest.mark.parametrize("kernel", ["rows", "tile"])
-def test_prefetching_variant_gives_the_same_bits(n, kernel):
-    # X beyond the caches gets the variant that prefetches ahead; it must not change a bit.
+def test_prefetching_variant_gives_the_same_bits(n):
+    # X beyond the caches gets the tile kernel's variant that prefetches ahead; it must not
+    # change a bit.
     from fastgd.linear import fit_by_kernel
 
     X, y = random_problem(5003, n)
     for target in (y, np.c_[y, -y]):
-        fits = [fit_by_kernel(X, target, kernel, ahead, threads=threads, max_iter=20)
+        fits = [fit_by_kernel(X, target, "tile", ahead, threads=threads, max_iter=20)
                 for threads, ahead in [(1, None), (1, 7), (2, 7)]]
         for fit in fits[1:]:
             assert fit.w.tobytes() == fits[0].w.tobytes() and fit.loss == fits[0].loss
 
 
-def test_only_float64_c_order_x_beyond_the_caches_is_prefetched():
-    from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, prefetch_rows
+def test_only_the_tile_kernel_prefetches_and_only_x_beyond_the_caches():
+    from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, prefetch_distance
 
     big = np.empty((PREFETCH_MIN_BYTES // 16, 2))  # never touched: no memory is committed
-    assert prefetch_rows(big) == PREFETCH_BYTES // 16
-    assert prefetch_rows(np.empty((PREFETCH_MIN_BYTES // 16, 4))[:, :2]) is None  # strided
-    assert prefetch_rows(np.empty(big.shape, order="F")) is None
-    assert prefetch_rows(np.empty((PREFETCH_MIN_BYTES // 8, 2), np.float32)) is None  # compute-bound
-    assert prefetch_rows(np.empty((1000, 2))) is None
+    assert prefetch_distance(big, "tile") == PREFETCH_BYTES // 8
+    assert prefetch_distance(big[:, :1], "tile") is None  # 8 MiB, in the caches
+    assert prefetch_distance(np.empty((1000, 2)), "tile") is None
+    for kernel in ("fixed", "vectors", "column", "rows"):
+        assert prefetch_distance(big, kernel) is None
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
@@ -305,7 +305,7 @@ def test_which_x_gets_the_tile_or_the_row_vector_kernel():
     assert choose_kernel(large(8)) == ("vectors", None)
     assert choose_kernel(large(20)) == ("vectors", None)
     assert choose_kernel(large(VECTORS_MAX_FEATURES)) == ("vectors", None)
-    assert choose_kernel(large(VECTORS_MAX_FEATURES + 1)) == ("rows", 4)
+    assert choose_kernel(large(VECTORS_MAX_FEATURES + 1)) == ("rows", None)
     assert choose_kernel(large(16, np.float32)) == ("vectors", None)
     assert choose_kernel(large(7)) == ("tile", PREFETCH_BYTES // 8)
     assert choose_kernel(large(15, np.float32)) == ("tile", PREFETCH_BYTES // 4)

@@ -9,14 +9,9 @@ many.
 import numpy as np
 
 from .._config import jit
-from .prefetch import prefetch
 from .registers import reread, stack_zeros
 from .row_vectors import row_vector_pass
 from .tiles import VECTOR_BYTES, tile_pass
-
-#: Bytes in a cache line: the step of the prefetches.
-LINE_BYTES = 64
-
 
 @jit(inline="always")
 def _row_step(X, again, Y, i, j, bj, w, g, n):
@@ -32,14 +27,12 @@ def _row_step(X, again, Y, i, j, bj, w, g, n):
 
 
 @jit(inline="always")
-def row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb):
+def row_major_block(X, Y, Wt, b, block, block_rows, G, gb):
     """Write the gradient sums of block ``block`` of rows into ``G[block]`` (k, n), ``gb[block]``.
 
     Returns the block's sum of squared errors. Four rows go together so that four independent
     dot products overlap and ``G`` is read and written once per four rows, not once per row;
-    a single feature keeps every sum in a register, so LLVM vectorises across rows. With
-    ``ahead > 0`` the first pass over the block also prefetches the rows ``ahead`` rows on,
-    which keeps a stream from memory going while the rows at hand are computed.
+    a single feature keeps every sum in a register, so LLVM vectorises across rows.
     """
     m, n = X.shape
     r0 = block * block_rows
@@ -47,7 +40,6 @@ def row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb):
     xs = X[r0:r1]
     ys = Y[r0:r1]
     rows = r1 - r0
-    line = LINE_BYTES // X.itemsize if ahead > 0 else 1  # (a division costs small fits)
     sse = 0.0
     for j in range(Y.shape[1]):
         bj = b[j]
@@ -68,10 +60,6 @@ def row_major_block(X, Y, Wt, b, block, block_rows, ahead, G, gb):
         g[:] = 0.0
         i = 0
         while i + 4 <= rows:
-            if ahead > 0 and j == 0 and r0 + i + ahead + 4 <= m:
-                for r in range(r0 + i + ahead, r0 + i + ahead + 4):
-                    for f in range(0, n, line):
-                        prefetch(X, r, f)
             e0 = bj - ys[i, j]
             e1 = bj - ys[i + 1, j]
             e2 = bj - ys[i + 2, j]

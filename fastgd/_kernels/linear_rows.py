@@ -144,9 +144,9 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
     code (numba prunes ``is None`` branches when it compiles this function): ``tile``, a tuple
     of ``n`` items, picks the tile kernel, which prefetches ``ahead`` elements ahead (None: not
     at all; ``block_rows`` is then a multiple of its group of rows); ``vectors``, the same kind
-    of tuple, the row-vector kernel; ``width``, too, the fixed-width kernel for X whose columns are
-    contiguous; ``E`` (a row of at least ``block_rows`` per member) the column kernel; else the
-    row kernel, which prefetches ``ahead`` rows ahead (None: not at all).
+    of tuple, the row-vector kernel; ``width``, too, the fixed-width kernel for X whose columns
+    are contiguous; ``E`` (a row of at least ``block_rows`` per member) the column kernel; else
+    the row kernel.
     """
     m, n = X.shape
     k = Y.shape[1]
@@ -176,12 +176,9 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
             for block in range(first, last):
                 sseh[block] = column_major_block(X, Y, Wt, b, block, block_rows, Gh, gbh,
                                                  E[member])
-        elif ahead is None:
-            for block in range(first, last):
-                sseh[block] = row_major_block(X, Y, Wt, b, block, block_rows, 0, Gh, gbh)
         else:
             for block in range(first, last):
-                sseh[block] = row_major_block(X, Y, Wt, b, block, block_rows, ahead, Gh, gbh)
+                sseh[block] = row_major_block(X, Y, Wt, b, block, block_rows, Gh, gbh)
         if members > 1:
             meet(sync, member, members, updates + 1)
         loss, grad_norm = _reduce(G[half], gb[half], sse[half], blocks, members, scale, dW, db)
