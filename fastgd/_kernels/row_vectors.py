@@ -11,8 +11,8 @@ registers from row to row, where the CPU has enough of them.
 
 Every instruction of a row is a vertical vector operation but for the one sum across lanes,
 and nothing is prefetched: a CPU's own prefetcher follows the rows. From memory this streams X
-at 0.9-0.97 of a plain read pass on one thread (W5 and W6 of the spec, AVX-512), where the
-tile kernel, with its folds and permutes, kept 0.3-0.5. The order of every sum is fixed by
+at 0.88-1.04 of a plain read pass on one thread (W5 and W6 of the spec, AVX-512), where the
+tile kernel, with its folds and permutes, kept 0.35-0.54. The order of every sum is fixed by
 ``n`` and the dtype, so the same rows give the same bits on any CPU.
 """
 from llvmlite import ir
