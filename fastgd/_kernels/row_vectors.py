@@ -21,7 +21,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .registers import LOOP_VECTORS, hidden, register_bytes, register_count, target_features
-from .tiles import _EXACT, _I32, VECTOR_BYTES, _fma, _fold, _indices, _lane_sum, _splat, lanes
+from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _by_y_stride, _fma, _fold, _indices,
+                    _lane_sum, _splat, _targets, lanes)
 
 
 #: Rows that one step of the loop takes where a row is at most FOLD_MAX_VECTORS vectors:
@@ -97,20 +98,6 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, width):
         squares, errors_sum = ({count: cgutils.alloca_once_value(
             builder, ir.Constant(ir.VectorType(ir.DoubleType(), count), None))
             for count in {R, 1}} for _ in range(2))
-        y_step = builder.extract_value(ys.strides, 0)
-        y_bytes = builder.bitcast(ys.data, ir.IntType(8).as_pointer())
-
-        def targets(row, count, contiguous):
-            first = builder.gep(y_bytes, [builder.mul(row, y_step)])
-            kind = ir.VectorType(item, count)
-            if contiguous:
-                return builder.load(builder.bitcast(first, kind.as_pointer()), align=1)
-            values = ir.Constant(kind, None)
-            for r in range(count):
-                at = builder.gep(first, [builder.mul(intp(r), y_step)])
-                values = builder.insert_element(
-                    values, builder.load(builder.bitcast(at, item.as_pointer())), _I32(r))
-            return values
 
         def step(row, count, contiguous):
             """Rows ``row .. row + count``: their errors, added into the sums of the errors and
@@ -125,14 +112,13 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, width):
                     partial[k % 2] = _fma(builder, xv[k], w_vectors[k], partial[k % 2])
                 totals.append(partial[0] if K == 1
                               else builder.fadd(partial[0], partial[1], flags=_EXACT))
-            biases = _splat(builder, ir.VectorType(item, count), bias)
+            kind = ir.VectorType(item, count)
+            targets = _targets(builder, ys, row, kind, contiguous)
             errors = builder.fadd(_fold(builder, totals), builder.fsub(
-                biases, targets(row, count, contiguous), flags=_EXACT), flags=_EXACT)
+                _splat(builder, kind, bias), targets, flags=_EXACT), flags=_EXACT)
             wide = (errors if dtype == types.float64
                     else builder.fpext(errors, ir.VectorType(ir.DoubleType(), count)))
-            slot = errors_sum[count]
-            builder.store(builder.fadd(builder.load(slot), wide, flags=_EXACT), slot)
-            builder.store(_fma(builder, wide, wide, builder.load(squares[count])), squares[count])
+            _add_errors(builder, wide, errors_sum[count], squares[count])
             for r, (base, xv) in enumerate(zip(bases, rows)):
                 if not keep(count):
                     hidden_base = hidden(builder, base)
@@ -151,12 +137,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, width):
                 with cgutils.for_range(builder, builder.sub(stop, after), intp=intp) as loop:
                     step(builder.add(after, loop.index), 1, contiguous)
 
-        item_bytes = intp(context.get_abi_sizeof(item))
-        with builder.if_else(builder.icmp_signed("==", y_step, item_bytes)) as (unit, strided):
-            with unit:
-                rows_loop(True)
-            with strided:
-                rows_loop(False)
+        _by_y_stride(builder, ys, context.get_abi_sizeof(item), rows_loop)
         for k in range(K):
             vector_sum = builder.load(sums[k])
             for i in range(overlap if k == K - 1 else 0, L):

@@ -110,6 +110,40 @@ def _fold(builder, vectors):
     return vector
 
 
+def _targets(builder, ys, row, kind, contiguous):
+    """``kind.count`` targets of the 1-D array ``ys`` from ``row`` on, as a vector of ``kind``:
+    one load where y is ``contiguous``, else one load per row, a stride apart."""
+    step = builder.extract_value(ys.strides, 0)
+    first = builder.gep(builder.bitcast(ys.data, _BYTE_POINTER), [builder.mul(row, step)])
+    if contiguous:
+        return builder.load(builder.bitcast(first, kind.as_pointer()), align=1)
+    values = ir.Constant(kind, None)
+    for i in range(kind.count):
+        at = builder.gep(first, [builder.mul(row.type(i), step)])
+        values = builder.insert_element(
+            values, builder.load(builder.bitcast(at, kind.element.as_pointer())), _I32(i))
+    return values
+
+
+def _by_y_stride(builder, ys, item_bytes, loops):
+    """Emit ``loops(True)`` for contiguous y and ``loops(False)`` for strided y, and run the
+    one that y's stride calls for: the contiguous loop loads a vector of targets at once."""
+    step = builder.extract_value(ys.strides, 0)
+    with builder.if_else(builder.icmp_signed("==", step, step.type(item_bytes))) as (unit,
+                                                                                     strided):
+        with unit:
+            loops(True)
+        with strided:
+            loops(False)
+
+
+def _add_errors(builder, errors, errors_sum, squares):
+    """Add the vector ``errors`` (float64) into the vector sums ``errors_sum`` and ``squares``
+    (of the errors' squares, each rounded once)."""
+    builder.store(builder.fadd(builder.load(errors_sum), errors, flags=_EXACT), errors_sum)
+    builder.store(_fma(builder, errors, errors, builder.load(squares)), squares)
+
+
 def _lane_sum(builder, vector):
     total = builder.extract_element(vector, _I32(0))
     for lane in range(1, vector.type.count):
@@ -218,19 +252,6 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
         sums = [cgutils.alloca_once_value(builder, tile.zero) for _ in range(V)]
         squares = cgutils.alloca_once_value(builder, ir.Constant(tile.wide, None))
         errors_sum = cgutils.alloca_once_value(builder, ir.Constant(tile.wide, None))
-        y_step = builder.extract_value(ys.strides, 0)
-        y_bytes = builder.bitcast(ys.data, _BYTE_POINTER)
-
-        def targets(row, contiguous):
-            first = builder.gep(y_bytes, [builder.mul(row, y_step)])
-            if contiguous:
-                return builder.load(builder.bitcast(first, tile.vector.as_pointer()), align=1)
-            vector = tile.zero
-            for i in range(L):
-                at = builder.gep(first, [builder.mul(intp(i), y_step)])
-                vector = builder.insert_element(
-                    vector, builder.load(builder.bitcast(at, tile.item.as_pointer())), _I32(i))
-            return vector
 
         def group(index):
             row = builder.add(start, builder.mul(index, intp(L)))
@@ -241,11 +262,11 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
             row, base = group(index)
             vectors = [tile.load(base, k) for k in range(n)]
             predictions = _fold(builder, tile.row_sums(vectors, w_tile))
-            errors = builder.fadd(predictions, builder.fsub(bias, targets(row, contiguous),
-                                                            flags=_EXACT), flags=_EXACT)
+            targets = _targets(builder, ys, row, tile.vector, contiguous)
+            errors = builder.fadd(predictions, builder.fsub(bias, targets, flags=_EXACT),
+                                  flags=_EXACT)
             wide = errors if dtype == types.float64 else builder.fpext(errors, tile.wide)
-            builder.store(builder.fadd(builder.load(errors_sum), wide, flags=_EXACT), errors_sum)
-            builder.store(_fma(builder, wide, wide, builder.load(squares)), squares)
+            _add_errors(builder, wide, errors_sum, squares)
             return errors
 
         def gradient(index, errors):
@@ -266,12 +287,7 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
                     gradient(builder.sub(loop.index, intp(1)), builder.load(held))
                 builder.store(builder.load(fresh), held)  # read no more after the last step
 
-        item_bytes = intp(context.get_abi_sizeof(tile.item))
-        with builder.if_else(builder.icmp_signed("==", y_step, item_bytes)) as (unit, strided):
-            with unit:
-                groups_loop(True)
-            with strided:
-                groups_loop(False)
+        _by_y_stride(builder, ys, context.get_abi_sizeof(tile.item), groups_loop)
         lanes_of = [builder.load(s) for s in sums]
         for f in range(n):
             total = None
