@@ -4,6 +4,7 @@ import itertools
 import numbers
 from contextlib import contextmanager
 
+import llvmlite.binding
 import numba
 import numpy as np
 
@@ -34,13 +35,23 @@ MIN_BLOCK_ROWS = 64
 #: vector's worth of features, and the tile kernel, which takes narrower rows, prefetches it.
 #: Below it X stays in the caches, where prefetches only cost instructions (measured with an
 #: earlier row kernel on a 32 MiB L3, m x 20 float64, one thread: 8 MiB ran 0.29 ns an
-#: element without, 0.39 with; 15 MiB 0.37 without, 0.30 with). The row kernel no longer
-#: prefetches: the widest rows it still takes from memory ran faster without (one thread,
+#: element without, 0.39 with; 15 MiB 0.37 without, 0.30 with). The row kernel does not
+#: prefetch: the widest rows it still takes from memory ran faster without (Zen 4, one thread,
 #: floor / kernel, 128 MB of float64 X: n = 600 0.38-0.39 against 0.35, 1000 0.38-0.42
 #: against 0.35-0.39, 2000 0.44-0.45 against 0.38-0.39 prefetching 8 KiB ahead).
 PREFETCH_MIN_BYTES = 1 << 24
-#: How far ahead of the rows being computed the tile kernel prefetches.
+#: How far ahead of the rows being computed the tile and row-vector kernels prefetch.
 PREFETCH_BYTES = 1 << 13
+#: CPUs (LLVM's names, as numba compiles for them) on which the row-vector kernel prefetches X
+#: beyond the caches, PREFETCH_BYTES ahead. Where a row's instructions are few for its bytes,
+#: the CPU's reorder window reaches far enough ahead in X to keep memory busy on its own; where
+#: a core reads memory much faster than that window covers, the kernel waits on its loads.
+#: One thread, floor / kernel, 128 MB of float64 X (n = 8-512) and W5/W6: on a Zen 5 (45 GB/s
+#: a core) prefetching 8 KiB ahead lifted every width, n = 20 0.55 to 0.70, 100 0.49 to 0.65,
+#: W5 0.57-0.64 to 0.76-0.83, W6 0.52-0.60 to 0.68-0.79, float32 W5 0.51-0.58 to 0.72-0.78
+#: (4 KiB ahead did less, 16 KiB about as much); on a Zen 4 (27 GB/s a core) the kernel kept 0.88-1.04
+#: of the floor on W5 and W6 without, and prefetching 8 or 32 KiB ahead cost it 10-30 %.
+ROW_VECTOR_PREFETCH_CPUS = frozenset({"znver5"})
 #: Most features the fixed-width kernel is compiled for. Up to here its sums stay in registers;
 #: measured in the caches (F-order float64, one thread, floor/fastgd): n = 8 0.90, 12 0.67,
 #: 16 0.42, 20 0.33, 32 0.20, against 0.27, 0.29, 0.24, 0.23, 0.27 for the column kernel.
@@ -131,11 +142,20 @@ def choose_kernel(X):
 
 
 def prefetch_distance(X, kernel):
-    """How far ahead ``kernel`` prefetches X as ``fit_linear`` runs it, in elements: only the
-    tile kernel does, and only X beyond the caches; else None (not at all)."""
-    if kernel == "tile" and X.nbytes >= PREFETCH_MIN_BYTES:
+    """How far ahead ``kernel`` prefetches X as ``fit_linear`` runs it, in elements, or None
+    (not at all): only X beyond the caches, by the tile kernel, and by the row-vector kernel on
+    the CPUs of ROW_VECTOR_PREFETCH_CPUS."""
+    if X.nbytes < PREFETCH_MIN_BYTES:
+        return None
+    if kernel == "tile" or (kernel == "vectors" and compiled_cpu() in ROW_VECTOR_PREFETCH_CPUS):
         return PREFETCH_BYTES // X.itemsize
     return None
+
+
+@functools.cache
+def compiled_cpu():
+    """The CPU that numba compiles for, by LLVM's name: ``NUMBA_CPU_NAME`` or the host's."""
+    return numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
 
 
 def thread_count(n_threads, shape):

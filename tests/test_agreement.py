@@ -183,29 +183,40 @@ def test_n_threads_beyond_the_pool_is_capped(problem):
     np.testing.assert_array_equal(fastgd.fit_linear(X, y, n_threads=10_000).w, fastgd.fit_linear(X, y).w)
 
 
-@pytest.mark.parametrize("n", [1, 3, 20])
-def test_prefetching_variant_gives_the_same_bits(n):
-    # X beyond the caches gets the tile kernel's variant that prefetches ahead; it must not
-    # change a bit.
+@pytest.mark.parametrize("kernel, n, dtype", [("tile", 1, np.float64), ("tile", 3, np.float64),
+                                               ("tile", 20, np.float64), ("vectors", 8, np.float64),
+                                               ("vectors", 20, np.float64),
+                                               ("vectors", 20, np.float32)])
+def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype):
+    # X beyond the caches gets the variant of the tile kernel, and on some CPUs of the
+    # row-vector kernel, that prefetches ahead; it must not change a bit. (float32 n = 20: the
+    # row-vector kernel's steps of four rows.)
     from fastgd.linear import fit_by_kernel
 
-    X, y = random_problem(5003, n)
+    X, y = random_problem(5003, n, dtype=dtype)
     for target in (y, np.c_[y, -y]):
-        fits = [fit_by_kernel(X, target, "tile", ahead, threads=threads, max_iter=20)
+        fits = [fit_by_kernel(X, target, kernel, ahead, threads=threads, max_iter=20)
                 for threads, ahead in [(1, None), (1, 7), (2, 7)]]
         for fit in fits[1:]:
             assert fit.w.tobytes() == fits[0].w.tobytes() and fit.loss == fits[0].loss
 
 
-def test_only_the_tile_kernel_prefetches_and_only_x_beyond_the_caches():
+def test_which_kernels_prefetch_and_only_x_beyond_the_caches(monkeypatch):
+    from fastgd import linear
     from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, prefetch_distance
 
     big = np.empty((PREFETCH_MIN_BYTES // 16, 2))  # never touched: no memory is committed
     assert prefetch_distance(big, "tile") == PREFETCH_BYTES // 8
     assert prefetch_distance(big[:, :1], "tile") is None  # 8 MiB, in the caches
     assert prefetch_distance(np.empty((1000, 2)), "tile") is None
-    for kernel in ("fixed", "vectors", "column", "rows"):
+    for kernel in ("fixed", "column", "rows"):
         assert prefetch_distance(big, kernel) is None
+    # The row-vector kernel, by the CPU numba compiles for.
+    monkeypatch.setattr(linear, "ROW_VECTOR_PREFETCH_CPUS", frozenset({linear.compiled_cpu()}))
+    assert prefetch_distance(big, "vectors") == PREFETCH_BYTES // 8
+    assert prefetch_distance(big[:, :1], "vectors") is None
+    monkeypatch.setattr(linear, "ROW_VECTOR_PREFETCH_CPUS", frozenset())
+    assert prefetch_distance(big, "vectors") is None
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
@@ -285,8 +296,9 @@ def test_vector_kernels_give_the_same_bits_on_any_vector_width(tmp_path):
 
 
 def test_which_x_gets_the_tile_or_the_row_vector_kernel():
-    from fastgd.linear import (PREFETCH_BYTES, PREFETCH_MIN_BYTES, TILE_MAX_FEATURES,
-                               VECTORS_MAX_FEATURES, VECTORS_MIN_FEATURES_IN_CACHE, choose_kernel)
+    from fastgd.linear import (PREFETCH_BYTES, PREFETCH_MIN_BYTES, ROW_VECTOR_PREFETCH_CPUS,
+                               TILE_MAX_FEATURES, VECTORS_MAX_FEATURES,
+                               VECTORS_MIN_FEATURES_IN_CACHE, choose_kernel, compiled_cpu)
 
     def large(n, dtype=np.float64):  # never touched: no memory is committed
         return np.empty((PREFETCH_MIN_BYTES // (n * np.dtype(dtype).itemsize) + 1, n), dtype)
@@ -301,12 +313,14 @@ def test_which_x_gets_the_tile_or_the_row_vector_kernel():
     assert choose_kernel(np.empty((1000, 40))[:, ::2]) == ("rows", None)  # strided
     assert choose_kernel(np.empty((1000, 5))) == ("fixed", None)  # copied to Fortran order
     # Beyond the caches: the row-vector kernel from a vector's worth of features (8 float64,
-    # 16 float32), without prefetching; the tile kernel, prefetching, below it.
-    assert choose_kernel(large(8)) == ("vectors", None)
-    assert choose_kernel(large(20)) == ("vectors", None)
-    assert choose_kernel(large(VECTORS_MAX_FEATURES)) == ("vectors", None)
+    # 16 float32), prefetching on the CPUs that gain by it; the tile kernel, prefetching, below
+    # it.
+    prefetching = compiled_cpu() in ROW_VECTOR_PREFETCH_CPUS
+    for n in (8, 20, VECTORS_MAX_FEATURES):
+        assert choose_kernel(large(n)) == ("vectors", PREFETCH_BYTES // 8 if prefetching else None)
+    assert choose_kernel(large(16, np.float32)) == ("vectors",
+                                                    PREFETCH_BYTES // 4 if prefetching else None)
     assert choose_kernel(large(VECTORS_MAX_FEATURES + 1)) == ("rows", None)
-    assert choose_kernel(large(16, np.float32)) == ("vectors", None)
     assert choose_kernel(large(7)) == ("tile", PREFETCH_BYTES // 8)
     assert choose_kernel(large(15, np.float32)) == ("tile", PREFETCH_BYTES // 4)
 

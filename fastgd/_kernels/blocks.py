@@ -199,14 +199,15 @@ def tiled_block(X, Y, Wt, b, block, block_rows, ahead, G, gb, tile):
 
 
 @jit(inline="always")
-def row_vector_block(X, Y, Wt, b, block, block_rows, G, gb, width):
+def row_vector_block(X, Y, Wt, b, block, block_rows, ahead, G, gb, width):
     """The sums of ``row_major_block`` for C-order X with ``len(width)`` features, at least a
-    vector's worth: :func:`.row_vectors.row_vector_pass` over the block's rows."""
+    vector's worth: :func:`.row_vectors.row_vector_pass` over the block's rows, prefetching
+    ``ahead`` elements ahead (None: not at all)."""
     r0 = block * block_rows
     r1 = min(r0 + block_rows, X.shape[0])
     sse = 0.0
     for j in range(Y.shape[1]):
         block_sse, gb[block, j] = row_vector_pass(X, Y[:, j], Wt[j], b[j], r0, r1, G[block, j],
-                                                  width)
+                                                  ahead, width)
         sse += block_sse
     return sse

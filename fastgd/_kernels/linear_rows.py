@@ -142,9 +142,9 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
 
     Variants are chosen by arguments that are None or not, each compiled with only its own
     code (numba prunes ``is None`` branches when it compiles this function): ``tile``, a tuple
-    of ``n`` items, picks the tile kernel, which prefetches ``ahead`` elements ahead (None: not
-    at all; ``block_rows`` is then a multiple of its group of rows); ``vectors``, the same kind
-    of tuple, the row-vector kernel; ``width``, too, the fixed-width kernel for X whose columns
+    of ``n`` items, picks the tile kernel (``block_rows`` is then a multiple of its group of
+    rows); ``vectors``, the same kind of tuple, the row-vector kernel; both prefetch ``ahead``
+    elements ahead (None: not at all); ``width``, too, the fixed-width kernel for X whose columns
     are contiguous; ``E`` (a row of at least ``block_rows`` per member) the column kernel; else
     the row kernel.
     """
@@ -165,7 +165,8 @@ def _member(member, members, X, Y, Wt, b, lr, max_iter, tol, blowup, block_rows,
         Gh, gbh, sseh = G[half, GAP * member:], gb[half, GAP * member:], sse[half, GAP * member:]
         if vectors is not None:
             for block in range(first, last):
-                sseh[block] = row_vector_block(X, Y, Wt, b, block, block_rows, Gh, gbh, vectors)
+                sseh[block] = row_vector_block(X, Y, Wt, b, block, block_rows, ahead, Gh, gbh,
+                                               vectors)
         elif tile is not None:
             for block in range(first, last):
                 sseh[block] = tiled_block(X, Y, Wt, b, block, block_rows, ahead, Gh, gbh, tile)

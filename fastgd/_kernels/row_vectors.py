@@ -9,17 +9,21 @@ two vectors go four at a time, sharing the tree); the gradient adds the row's ve
 its error into ``K`` vector sums. The ``K`` vectors of ``w`` and the ``K`` sums stay in
 registers from row to row, where the CPU has enough of them.
 
-Every instruction of a row is a vertical vector operation but for the one sum across lanes,
-and nothing is prefetched: a CPU's own prefetcher follows the rows. From memory this streams X
-at 0.88-1.04 of a plain read pass on one thread (W5 and W6 of the spec, AVX-512), where the
-tile kernel, with its folds and permutes, kept 0.35-0.54. The order of every sum is fixed by
-``n`` and the dtype, so the same rows give the same bits on any CPU.
+Every instruction of a row is a vertical vector operation but for the one sum across lanes.
+From memory this streams X at 0.88-1.04 of a plain read pass on one thread on a Zen 4 (W5 and
+W6 of the spec, AVX-512), where the tile kernel, with its folds and permutes, kept 0.35-0.54,
+and nothing needs prefetching there: the CPU's reorder window runs far enough ahead of the
+row at hand. A Zen 5 core reads memory faster than that window reaches: there the kernel
+prefetches each line of X ``ahead`` elements on (``linear.prefetch_distance``). The order of
+every sum is fixed by ``n`` and the dtype, so the same rows give the same bits on any CPU,
+prefetching or not.
 """
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .prefetch import emit_prefetch
 from .registers import LOOP_VECTORS, hidden, register_bytes, register_count, target_features
 from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _by_y_stride, _fma, _fold, _indices,
                     _lane_sum, _splat, _targets, lanes)
@@ -38,11 +42,12 @@ FOLD_MAX_VECTORS = 2
 
 
 @intrinsic
-def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, width):
+def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
     """Errors and gradient sums of rows ``start .. stop`` of C-order ``X``.
 
     ``y`` the targets (1-D, any stride), ``w`` the weights (contiguous), ``bias`` a number,
-    ``g`` (contiguous, ``n`` long) receives the gradient sums, ``width`` a tuple of ``n >= L``
+    ``g`` (contiguous, ``n`` long) receives the gradient sums, ``ahead`` is None or how many
+    elements ahead of each step's rows their lines are prefetched, ``width`` a tuple of ``n >= L``
     items (its length is ``n`` when the kernel is compiled). Returns ``(sum of squared errors,
     sum of errors)`` in float64.
     """
@@ -50,10 +55,10 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, width):
     if not (contiguous and X.ndim == 2 and isinstance(width, types.UniTuple)):
         return None
     dtype, n = X.dtype, width.count
-    signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, stop, g, width)
+    signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, stop, g, ahead, width)
 
     def codegen(context, builder, sig, args):
-        X_, y_, w_, bias_, start_, stop_, g_, _ = args
+        X_, y_, w_, bias_, start_, stop_, g_, ahead_, _ = args
         item = context.get_value_type(dtype)
         L = lanes(context.get_abi_sizeof(item))
         K = -(-n // L)
@@ -81,6 +86,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, width):
         start = context.cast(builder, start_, sig.args[4], types.intp)
         stop = context.cast(builder, stop_, sig.args[5], types.intp)
         bias = context.cast(builder, bias_, sig.args[3], dtype)
+        ahead = (None if isinstance(sig.args[7], types.NoneType)
+                 else context.cast(builder, ahead_, sig.args[7], types.intp))
         offsets = [k * L for k in range(K - 1)] + [last]
         overlap = (K - 1) * L - last  # lanes of the last vector that the one before holds
 
@@ -105,6 +112,10 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, width):
             bases = [builder.gep(x.data, [builder.mul(builder.add(row, intp(r)), intp(n))])
                      for r in range(count)]
             rows = [[load(base, o) for o in offsets] for base in bases]
+            if ahead is not None:  # a hint for each line of the step's rows, ``ahead`` on
+                for offset in range(0, count * n, L):
+                    emit_prefetch(builder, builder.gep(bases[0],
+                                                       [builder.add(ahead, intp(offset))]))
             totals = []
             for xv in rows:
                 partial = [builder.fmul(xv[k], w_vectors[k], flags=_EXACT) for k in range(min(K, 2))]
