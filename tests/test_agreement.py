@@ -183,10 +183,9 @@ def test_n_threads_beyond_the_pool_is_capped(problem):
     np.testing.assert_array_equal(fastgd.fit_linear(X, y, n_threads=10_000).w, fastgd.fit_linear(X, y).w)
 
 
-@pytest.mark.parametrize("kernel, n, dtype", [("tile", 1, np.float64), ("tile", 3, np.float64),
-                                               ("tile", 20, np.float64), ("vectors", 8, np.float64),
-                                               ("vectors", 20, np.float64),
-                                               ("vectors", 20, np.float32)])
+@pytest.mark.parametrize("kernel, n, dtype", [
+    ("tile", 1, np.float64), ("tile", 3, np.float64), ("tile", 20, np.float64),
+    ("vectors", 8, np.float64), ("vectors", 20, np.float64), ("vectors", 20, np.float32)])
 def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype):
     # X beyond the caches gets the variant of the tile kernel, and on some CPUs of the
     # row-vector kernel, that prefetches ahead; it must not change a bit. (float32 n = 20: the

@@ -116,4 +116,3 @@ class Solvers:
 
     def time_w5_1000_iterations(self, solver):
         _fit(self.X, self.y, 1000, solver=solver)
-

@@ -13,6 +13,7 @@ from .registers import reread, stack_zeros
 from .row_vectors import row_vector_pass
 from .tiles import VECTOR_BYTES, tile_pass
 
+
 @jit(inline="always")
 def _row_step(X, again, Y, i, j, bj, w, g, n):
     """Row ``i``'s error against output ``j`` (its prediction minus ``Y[i, j]``), with the
