@@ -33,7 +33,9 @@ def compare(args):
         X, y = random_problem(args.rows, args.features, args.dtype)
         source = f"random {args.rows} x {args.features} {args.dtype}, y = X w + 0.5"
     options = dict(lr=args.lr, max_iter=args.iters, n_threads=args.threads)
-    fit_linear(X[: min(len(X), 4)], y[: min(len(y), 4)], lr=args.lr, max_iter=1)  # compile first
+    # Load (or compile) the kernel variant that this X and thread count take, and start the
+    # threads, before timing: no update, one pass over X.
+    fit_linear(X, y, **dict(options, max_iter=0))
     fast, t_fast = _timed(lambda: fit_linear(X, y, **options))
     options.pop("n_threads")
     ref, t_ref = _timed(lambda: reference.fit_linear(X, y, **options))

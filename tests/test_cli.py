@@ -29,6 +29,32 @@ def test_compare_random_problem(capsys):
     assert float(losses[0]) == pytest.approx(float(losses[1]), rel=1e-12)
 
 
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_compare_times_a_kernel_already_loaded(monkeypatch, capsys, threads):
+    # The timed fit must not pay for loading or compiling the kernel variant it runs: the
+    # warm-up takes the same X, on the same threads.
+    from fastgd import cli
+    from fastgd._kernels import linear_rows
+
+    def variants():
+        return len(linear_rows.descend.overloads) + len(linear_rows.descend_team.overloads)
+
+    timed = cli._timed
+    loaded = []
+
+    def checked(fn):
+        before = variants()
+        result = timed(fn)
+        loaded.append(variants() - before)
+        return result
+
+    monkeypatch.setattr(cli, "_timed", checked)
+    assert main(["compare", "--rows", "20000", "--features", "3", "--iters", "5",
+                 "--threads", threads]) == 0
+    assert loaded == [0, 0]  # fastgd's fit, then the reference's
+    capsys.readouterr()
+
+
 def test_compare_float32(capsys):
     assert main(["compare", "--rows", "300", "--features", "2", "--iters", "5", "--dtype", "float32"]) == 0
     assert "float32" in capsys.readouterr().out
