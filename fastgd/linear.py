@@ -49,8 +49,9 @@ PREFETCH_BYTES = 1 << 13
 #: One thread, floor / kernel, 128 MB of float64 X (n = 8-512) and W5/W6: on a Zen 5 (45 GB/s
 #: a core) prefetching 8 KiB ahead lifted every width, n = 20 0.55 to 0.70, 100 0.49 to 0.65,
 #: W5 0.57-0.64 to 0.76-0.83, W6 0.52-0.60 to 0.68-0.79, float32 W5 0.51-0.58 to 0.72-0.78
-#: (4 KiB ahead did less, 16 KiB about as much); on a Zen 4 (27 GB/s a core) the kernel kept 0.88-1.04
-#: of the floor on W5 and W6 without, and prefetching 8 or 32 KiB ahead cost it 10-30 %.
+#: (4 KiB ahead did less, 16 KiB about as much); on a Zen 4 (27 GB/s a core) the kernel kept
+#: 0.88-1.04 of the floor on W5 and W6 without, and prefetching 8 or 32 KiB ahead cost it
+#: 10-30 %.
 ROW_VECTOR_PREFETCH_CPUS = frozenset({"znver5"})
 #: Most features the fixed-width kernel is compiled for. Up to here its sums stay in registers;
 #: measured in the caches (F-order float64, one thread, floor/fastgd): n = 8 0.90, 12 0.67,

@@ -47,8 +47,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
 
     ``y`` the targets (1-D, any stride), ``w`` the weights (contiguous), ``bias`` a number,
     ``g`` (contiguous, ``n`` long) receives the gradient sums, ``ahead`` is None or how many
-    elements ahead of each step's rows their lines are prefetched, ``width`` a tuple of ``n >= L``
-    items (its length is ``n`` when the kernel is compiled). Returns ``(sum of squared errors,
+    elements ahead of each step's rows their lines are prefetched, ``width`` a tuple of
+    ``n >= L`` items (its length is ``n`` when the kernel is compiled). Returns ``(sum of squared errors,
     sum of errors)`` in float64.
     """
     contiguous = all(isinstance(a, types.Array) and a.layout == "C" for a in (X, w, g))
