@@ -210,9 +210,10 @@ def test_which_kernels_prefetch_and_only_x_beyond_the_caches(monkeypatch):
     assert prefetch_distance(np.empty((1000, 2)), "tile") is None
     for kernel in ("fixed", "column", "rows"):
         assert prefetch_distance(big, kernel) is None
-    # The row-vector kernel, by the CPU numba compiles for.
+    # The row-vector kernel, by the CPU numba compiles for; float32 twice as far ahead.
     monkeypatch.setattr(linear, "ROW_VECTOR_PREFETCH_CPUS", frozenset({linear.compiled_cpu()}))
-    assert prefetch_distance(big, "vectors") == PREFETCH_BYTES // 8
+    assert prefetch_distance(big, "vectors") == (1 << 13) // 8
+    assert prefetch_distance(big.view(np.float32), "vectors") == (1 << 14) // 4
     assert prefetch_distance(big[:, :1], "vectors") is None
     monkeypatch.setattr(linear, "ROW_VECTOR_PREFETCH_CPUS", frozenset())
     assert prefetch_distance(big, "vectors") is None
@@ -316,9 +317,9 @@ def test_which_x_gets_the_tile_or_the_row_vector_kernel():
     # it.
     prefetching = compiled_cpu() in ROW_VECTOR_PREFETCH_CPUS
     for n in (8, 20, VECTORS_MAX_FEATURES):
-        assert choose_kernel(large(n)) == ("vectors", PREFETCH_BYTES // 8 if prefetching else None)
+        assert choose_kernel(large(n)) == ("vectors", (1 << 13) // 8 if prefetching else None)
     assert choose_kernel(large(16, np.float32)) == ("vectors",
-                                                    PREFETCH_BYTES // 4 if prefetching else None)
+                                                    (1 << 14) // 4 if prefetching else None)
     assert choose_kernel(large(VECTORS_MAX_FEATURES + 1)) == ("rows", None)
     assert choose_kernel(large(7)) == ("tile", PREFETCH_BYTES // 8)
     assert choose_kernel(large(15, np.float32)) == ("tile", PREFETCH_BYTES // 4)
