@@ -25,8 +25,8 @@ from numba.extending import intrinsic
 
 from .prefetch import emit_prefetch
 from .registers import LOOP_VECTORS, hidden, register_bytes, register_count, target_features
-from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _by_y_stride, _fma, _fold, _indices,
-                    _lane_sum, _splat, _targets, lanes)
+from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _arguments, _by_y_stride, _fma, _fold,
+                    _indices, _lane_sum, _splat, _takes, _targets, lanes)
 
 
 #: Rows that one step of the loop takes where a row is at most FOLD_MAX_VECTORS vectors:
@@ -48,17 +48,15 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
     ``y`` the targets (1-D, any stride), ``w`` the weights (contiguous), ``bias`` a number,
     ``g`` (contiguous, ``n`` long) receives the gradient sums, ``ahead`` is None or how many
     elements ahead of each step's rows their lines are prefetched, ``width`` a tuple of
-    ``n >= L`` items (its length is ``n`` when the kernel is compiled). Returns ``(sum of squared errors,
-    sum of errors)`` in float64.
+    ``n >= L`` items (its length is ``n`` when the kernel is compiled). Returns ``(sum of
+    squared errors, sum of errors)`` in float64.
     """
-    contiguous = all(isinstance(a, types.Array) and a.layout == "C" for a in (X, w, g))
-    if not (contiguous and X.ndim == 2 and isinstance(width, types.UniTuple)):
+    if not _takes(X, w, g, width):
         return None
     dtype, n = X.dtype, width.count
     signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, stop, g, ahead, width)
 
     def codegen(context, builder, sig, args):
-        X_, y_, w_, bias_, start_, stop_, g_, ahead_, _ = args
         item = context.get_value_type(dtype)
         L = lanes(context.get_abi_sizeof(item))
         K = -(-n // L)
@@ -79,15 +77,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
         def keep(rows):
             return (rows * K + 2 * K + LOOP_VECTORS) * per_vector <= register_count(features)
 
-        x = context.make_array(sig.args[0])(context, builder, X_)
-        ys = context.make_array(sig.args[1])(context, builder, y_)
-        ws = context.make_array(sig.args[2])(context, builder, w_)
-        gs = context.make_array(sig.args[6])(context, builder, g_)
-        start = context.cast(builder, start_, sig.args[4], types.intp)
-        stop = context.cast(builder, stop_, sig.args[5], types.intp)
-        bias = context.cast(builder, bias_, sig.args[3], dtype)
-        ahead = (None if isinstance(sig.args[7], types.NoneType)
-                 else context.cast(builder, ahead_, sig.args[7], types.intp))
+        x, ys, ws, gs, start, stop, ahead, bias = _arguments(context, builder, sig, args)
         offsets = [k * L for k in range(K - 1)] + [last]
         overlap = (K - 1) * L - last  # lanes of the last vector that the one before holds
 

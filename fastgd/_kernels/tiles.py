@@ -151,6 +151,28 @@ def _lane_sum(builder, vector):
     return total
 
 
+def _takes(X, w, g, width):
+    """Whether a pass intrinsic (``tile_pass``, ``row_vector_pass``) is typed for these
+    arguments: C-contiguous 2-D ``X``, C-contiguous ``w`` and ``g``, ``width`` a tuple."""
+    contiguous = all(isinstance(a, types.Array) and a.layout == "C" for a in (X, w, g))
+    return contiguous and X.ndim == 2 and isinstance(width, types.UniTuple)
+
+
+def _arguments(context, builder, sig, args):
+    """A pass intrinsic's arguments ``(X, y, w, bias, start, count, g, ahead, width)`` as
+    ``(x, ys, ws, gs, start, count, ahead, bias)``: the arrays' structures, ``start``,
+    ``count`` and ``ahead`` as intp (``ahead`` None where it is None), ``bias`` in X's dtype."""
+    X_, y_, w_, bias_, start_, count_, g_, ahead_, _ = args
+    x, ys, ws, gs = (context.make_array(sig.args[i])(context, builder, args[i])
+                     for i in (0, 1, 2, 6))
+    start = context.cast(builder, start_, sig.args[4], types.intp)
+    count = context.cast(builder, count_, sig.args[5], types.intp)
+    ahead = (None if isinstance(sig.args[7], types.NoneType)
+             else context.cast(builder, ahead_, sig.args[7], types.intp))
+    bias = context.cast(builder, bias_, sig.args[3], sig.args[0].dtype)
+    return x, ys, ws, gs, start, count, ahead, bias
+
+
 class _Tile:
     """The code of one group of L rows, for ``n`` features of one dtype."""
 
@@ -223,25 +245,16 @@ def tile_pass(typingctx, X, y, w, bias, start, groups, g, ahead, width):
     or the distance in elements at which each vector's cache line is prefetched. Returns
     ``(sum of squared errors, sum of errors)`` in float64.
     """
-    contiguous = all(isinstance(a, types.Array) and a.layout == "C" for a in (X, w, g))
-    if not (contiguous and X.ndim == 2 and isinstance(width, types.UniTuple)):
+    if not _takes(X, w, g, width):
         return None
     dtype, n = X.dtype, width.count
     signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, groups, g, ahead, width)
 
     def codegen(context, builder, sig, args):
-        X_, y_, w_, bias_, start_, groups_, g_, ahead_, _ = args
         tile = _Tile(context, builder, dtype, n)
         L, V, intp = tile.L, tile.V, tile.intp
-        x = context.make_array(sig.args[0])(context, builder, X_)
-        ys = context.make_array(sig.args[1])(context, builder, y_)
-        ws = context.make_array(sig.args[2])(context, builder, w_)
-        gs = context.make_array(sig.args[6])(context, builder, g_)
-        start = context.cast(builder, start_, sig.args[4], types.intp)
-        count = context.cast(builder, groups_, sig.args[5], types.intp)
-        ahead = (None if isinstance(sig.args[7], types.NoneType)
-                 else context.cast(builder, ahead_, sig.args[7], types.intp))
-        bias = _splat(builder, tile.vector, context.cast(builder, bias_, sig.args[3], dtype))
+        x, ys, ws, gs, start, count, ahead, bias = _arguments(context, builder, sig, args)
+        bias = _splat(builder, tile.vector, bias)
         weights = [builder.load(builder.gep(ws.data, [intp(f)])) for f in range(n)]
         w_tile = []
         for v in range(V):
