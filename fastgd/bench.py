@@ -19,8 +19,10 @@ import numba
 import numpy as np
 
 from . import reference
-from ._kernels.floor import fma_passes, read_passes, read_passes_team
-from .linear import choose_kernel, fit_by_kernel, fit_linear, numba_threads, prefetch_distance
+from ._kernels.floor import column_read_passes_team, fma_passes, read_passes, read_passes_team
+from ._kernels.layout import fortran_copy
+from .linear import (block_rows, choose_kernel, fit_by_kernel, fit_linear, numba_threads,
+                     prefetch_distance)
 from .optimize import minimize
 from .timing import best_time, best_times
 from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem
@@ -221,6 +223,19 @@ def measure_targets(repeat=5):
 
         single, threaded = best_times(lambda: floor_on(1), lambda: floor_on(pool), repeat=repeat)
         add(f"  {name} read floor: 1 thread / {pool} threads", single / threaded, ">= 1.7 for 1.7")
+        if name == "W4" and choose_kernel(X)[0] == "fixed":
+            # The same read in the kernel's own order: n column streams at once, block by block.
+            F = X if X.flags.f_contiguous else fortran_copy(X)
+            width, block = (0,) * X.shape[1], block_rows(*X.shape)
+
+            def columns_on(count):
+                with numba_threads(count):
+                    column_read_passes_team(F, block, iters, count, width)
+
+            single, threaded = best_times(lambda: columns_on(1), lambda: columns_on(pool),
+                                          repeat=repeat)
+            add(f"  W4 read floor in the kernel's order: 1 thread / {pool} threads",
+                single / threaded, ">= 1.7 for 1.7")
         if name == "W3":
             # And where a pass is this short, the meeting itself: the same on 16 elements.
             tiny = np.zeros(16)
@@ -228,6 +243,15 @@ def measure_targets(repeat=5):
                 meeting = best_time(lambda: read_passes_team(tiny, iters, pool), repeat=repeat)
             add(f"  W3: {pool}-thread meeting / 1-thread pass", meeting / one,
                 f"<= {1 / 1.7 - 1 / pool:.2g} for 1.7")
+            # The most a team can gain: a member fits its share of the rows, as one thread
+            # fitting only those rows does, and meets the others besides.
+            share = X.shape[0] // pool
+            whole, part = best_times(
+                lambda: fit_linear(X, y, max_iter=iters, n_threads=1),
+                lambda: fit_linear(X[:share], y[:share], max_iter=iters, n_threads=1),
+                repeat=repeat)
+            add(f"  W3 1 thread / (1/{pool} of the rows on 1 thread + meeting)",
+                whole / (part + meeting), ">= 1.7 for 1.7")
 
     X, y = make_problem(WORKLOADS["W4"])
     bits = {fit_linear(X, y, max_iter=5, n_threads=t).w.tobytes() for t in range(1, pool + 1)}

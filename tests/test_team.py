@@ -72,3 +72,13 @@ def test_more_features_than_numba_passes_into_a_parallel_region_by_default():
     X, y = random_problem(1000, 120)
     one, two = (fastgd.fit_linear(X, y, max_iter=3, n_threads=t) for t in (1, 2))
     assert two.w.tobytes() == one.w.tobytes() and two.b == one.b
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_kernel_order_floor_reads_every_element_once_a_pass(threads):
+    from fastgd._kernels.floor import column_read_passes_team
+
+    X = np.asfortranarray(np.arange(1000.0).reshape(100, 10))  # sums exactly in any order
+    with linear.numba_threads(min(threads, linear.numba.config.NUMBA_NUM_THREADS)):
+        total = column_read_passes_team(X, 16, 3, threads, (0,) * 10)
+    assert total == 3 * X.sum()

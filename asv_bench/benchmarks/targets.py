@@ -5,8 +5,9 @@ import numba
 import numpy as np
 
 import fastgd
-from fastgd._kernels.floor import read_passes_team
-from fastgd.linear import fit_by_kernel, numba_threads, prefetch_distance
+from fastgd._kernels.floor import column_read_passes_team, read_passes_team
+from fastgd._kernels.layout import fortran_copy
+from fastgd.linear import block_rows, fit_by_kernel, numba_threads, prefetch_distance
 from fastgd.workloads import LR, WORKLOADS, make_problem
 
 POOL = numba.config.NUMBA_NUM_THREADS
@@ -41,6 +42,28 @@ class Threads:
     def time_read_floor(self, name, threads):
         with numba_threads(threads):
             read_passes_team(self.X.reshape(-1), self.iters, threads)
+
+
+class KernelOrderFloor:
+    """The read floor of W3 and W4 in the fixed-width kernel's own order (their Fortran-order
+    copy, block by block, the 10 column streams at once) on 1, 2 or all threads: what the
+    kernel's reads leave a second thread to gain, where a single stream gains more."""
+
+    params = (["W3", "W4"], sorted({1, 2, POOL}))
+    param_names = ["workload", "n_threads"]
+
+    def setup(self, name, threads):
+        if threads > POOL:
+            raise NotImplementedError(f"numba's pool has {POOL} threads")
+        X, _ = make_problem(WORKLOADS[name])
+        self.F, self.iters = fortran_copy(X), WORKLOADS[name].iterations
+        self.width, self.rows = (0,) * X.shape[1], block_rows(*X.shape)
+        with numba_threads(threads):
+            column_read_passes_team(self.F, self.rows, 1, threads, self.width)
+
+    def time_read_floor(self, name, threads):
+        with numba_threads(threads):
+            column_read_passes_team(self.F, self.rows, self.iters, threads, self.width)
 
 
 class Meeting:
