@@ -64,10 +64,15 @@ ROW_VECTOR_PREFETCH_BYTES = {4: 1 << 14, 8: 1 << 13}
 FIXED_WIDTH_MAX = 16
 #: X with at most FIXED_WIDTH_MAX features but not in Fortran order is copied to it when it is
 #: smaller than this (so it fits the caches, as the copy does). On W4 the copy
-#: (``layout.fortran_copy``) takes 0.28-0.32 ns an element, about three iterations of the kernel,
-#: and a fit of C-order X takes 0.6-0.9 ms (eight iterations) more than one of the same X in
-#: Fortran order, fresh pages included; the kernel saves 0.26 ns an element every iteration.
+#: (``layout.fortran_copy``) takes 0.28-0.32 ns an element on a Zen 4, about three iterations of
+#: the kernel, and a fit of C-order X takes 0.6-0.9 ms (eight iterations) more than one of the
+#: same X in Fortran order, fresh pages included; the kernel saves 0.26 ns an element every
+#: iteration.
 COLUMN_COPY_MAX_BYTES = PREFETCH_MIN_BYTES
+#: A threaded fit shares that copy among its threads from this size of X. Zen 5, 10 features,
+#: float64, one thread against two: 0.1 MB 2.4-2.6 µs against 6.8-9.3; 0.8 MB 26-31 against
+#: 25-27; 2.4 MB 77-97 against 63-69; 8 MB 0.39 ms against 0.22.
+TEAM_COPY_MIN_BYTES = 1 << 20
 #: Most features the tile kernel is compiled for (its loop is unrolled over them). Measured
 #: against the row kernel, one thread, ns an element (tile / row), C-order X in L2: n = 17
 #: 0.149 / 0.174, 20 0.078 / 0.13, 32 0.078 / 0.162, 50 0.087 / 0.137, 64 0.083 / 0.133, 100
@@ -302,7 +307,7 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     width = tile = vectors = E = None
     if kernel == "fixed":
         if not X.flags.f_contiguous:
-            X = layout.fortran_copy(X)
+            X = layout.fortran_copy(X, threads if X.nbytes >= TEAM_COPY_MIN_BYTES else 1)
         width = (0,) * X.shape[1]  # its length types the compiled variant
     elif kernel == "tile":
         tile = (0,) * X.shape[1]

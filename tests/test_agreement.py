@@ -157,7 +157,8 @@ THREADS_SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((300_001, 12)); y = X @ rng.standard_normal(12) + 0.5
     Y = np.c_[y, -y]
-    small = X[:20_000]  # in the caches: copied to Fortran order for the fixed-width kernel
+    small = X[:20_000]  # in the caches: copied to Fortran order for the fixed-width kernel,
+    # by the fit's threads (it is over 1 MiB)
     wide = rng.standard_normal((3001, 60))  # in the caches, row by row in vectors
     cases = [(data, target[:len(data)]) for data in (X, np.asfortranarray(X), small, wide)
              for target in (y, Y)]
