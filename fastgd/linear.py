@@ -398,7 +398,7 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     of features in ``widths``, and for ``VECTORS_MAX_FEATURES + 1`` (the generic row and column
     kernels), it compiles the kernels that ``fit_linear`` picks for X of that width in the
     caches and beyond them: the fixed-width kernel (with the copy to Fortran order that C-order
-    and strided X take), the row-vector, tile and row kernels (the tile kernel with and
+    and strided X take, on one thread and on two), the row-vector, tile and row kernels (the tile kernel with and
     without prefetching, as large X gets it), and ``solver="gram"`` for writable C-order X. The
     row-vector and tile kernels are compiled per number of features (up to
     ``VECTORS_MAX_FEATURES`` and ``TILE_MAX_FEATURES``): name the widths a program uses. Each
@@ -431,6 +431,8 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                 if (order, frozen, n) == ("C", False, VECTORS_MAX_FEATURES + 1):
                     _fit_gram(problem())
                     count += 1
+            if order != "F" and n <= FIXED_WIDTH_MAX and numba.config.NUMBA_NUM_THREADS > 1:
+                layout.fortran_copy(X, 2)  # as the team copies X from TEAM_COPY_MIN_BYTES
     return count
 
 
