@@ -45,15 +45,12 @@ def target_features(context):
     return getattr(context.codegen(), "_tm_features", "")
 
 
-def hidden(builder, value, constraint="r", each_time=False):
+def hidden(builder, value, constraint="r"):
     """``value``, passed through an empty asm statement in one register (``"r"`` a general one,
     ``"v"`` a vector one): LLVM's optimiser no longer knows what it holds, so it can neither
-    merge loads through it (a pointer) with earlier ones nor fuse shuffles across it. With
-    ``each_time`` the statement counts as a side effect and stays where it is written: hidden
-    inside a loop, a loop-invariant pointer is hidden again on every trip, so loads through it
-    are not hoisted out of the loop into registers."""
+    merge loads through it (a pointer) with earlier ones nor fuse shuffles across it."""
     return builder.asm(ir.FunctionType(value.type, [value.type]), "", f"={constraint},0", [value],
-                       each_time)
+                       False)
 
 
 @intrinsic

@@ -7,9 +7,7 @@ gradient sums are dropped. The prediction adds the row's products into two vecto
 chain of dependent FMAs is half the row), then across lanes in a fixed tree (rows of one or
 two vectors go four at a time, sharing the tree); the gradient adds the row's vectors times
 its error into ``K`` vector sums. The ``K`` vectors of ``w`` and the ``K`` sums stay in
-registers from row to row, where the CPU has enough of them; where it has room for the sums and
-the row's vectors but not for ``w`` too, ``w`` is read from a copy on the stack, aligned so that
-each of its vectors is one line.
+registers from row to row, where the CPU has enough of them.
 
 Every instruction of a row is a vertical vector operation but for the one sum across lanes.
 From memory this streams X at 0.88-1.04 of a plain read pass on one thread on a Zen 4 (W5 and
@@ -67,31 +65,17 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
         zero = ir.Constant(vector, None)
         intp = context.get_value_type(types.intp)
         # The gradient takes the rows' vectors from registers where the CPU holds them beside
-        # w and the sums. Where it holds them beside the sums only, the prediction reads w from
-        # an aligned copy on the stack through a pointer hidden from LLVM (so the loads stay
-        # in the loop, a whole line each, where X's rows start anywhere in a line). Else the
-        # gradient loads the rows again from L1 through a hidden pointer (as
+        # w and the sums, else loads them again from L1 through a hidden pointer (as
         # ``registers.reread``). In L2, one thread, AVX-512: n = 64 0.10-0.12 ns an element
         # kept against 0.13-0.16 loaded again; from memory n = 100 0.37 loaded again against
-        # 0.44 kept with w (its loop stored and reloaded 14 vectors a row). With w on the
-        # stack against rows loaded again, Zen 5, floor / kernel in alternate processes (nine
-        # for W6, five for the others): n = 100 from memory (W6) 0.79-0.91 against 0.81-0.87,
-        # n = 80 from L3 (2500 rows) 0.76-0.90 against 0.71-0.79, n = 100 in L2 0.58-0.64
-        # against 0.43-0.77; n = 80 and 112 from memory alike (0.82-0.86 against 0.81-0.86,
-        # 0.77-0.85 against 0.80-0.83).
+        # 0.44 kept (kept, its loop stored and reloaded 14 vectors a row).
         features = target_features(context)
         per_vector = VECTOR_BYTES // register_bytes(features)
 
         R = FOLDED_ROWS if K <= FOLD_MAX_VECTORS else 1
 
-        def holds(rows, w_too):
-            """Whether ``rows`` rows' vectors, the sums (and w, ``w_too``) and the loop's other
-            vectors fit the CPU's vector registers."""
-            vectors = rows * K + (2 if w_too else 1) * K + LOOP_VECTORS
-            return vectors * per_vector <= register_count(features)
-
-        def w_on_stack(rows):
-            return holds(rows, False) and not holds(rows, True)
+        def keep(rows):
+            return (rows * K + 2 * K + LOOP_VECTORS) * per_vector <= register_count(features)
 
         x, ys, ws, gs, start, stop, ahead, bias = _arguments(context, builder, sig, args)
         offsets = [k * L for k in range(K - 1)] + [last]
@@ -107,11 +91,6 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
                                      [i >= overlap for i in range(L)])
             w_vectors[-1] = builder.select(keep_lanes, w_vectors[-1], zero)
         sums = [cgutils.alloca_once_value(builder, zero) for _ in range(K)]
-        if w_on_stack(R) or w_on_stack(1):
-            w_stack = cgutils.alloca_once(builder, ir.ArrayType(vector, K))
-            w_stack.align = VECTOR_BYTES
-            for k in range(K):
-                builder.store(w_vectors[k], builder.gep(w_stack, [_I32(0), _I32(k)]))
         # The sums of the errors and of their squares, a lane for each row of a step.
         squares, errors_sum = ({count: cgutils.alloca_once_value(
             builder, ir.Constant(ir.VectorType(ir.DoubleType(), count), None))
@@ -127,16 +106,11 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
                 for offset in range(0, count * n, L):
                     emit_prefetch(builder, builder.gep(bases[0],
                                                        [builder.add(ahead, intp(offset))]))
-            w = w_vectors
-            if w_on_stack(count):
-                where = hidden(builder, w_stack, each_time=True)
-                w = [builder.load(builder.gep(where, [_I32(0), _I32(k)]), align=VECTOR_BYTES)
-                     for k in range(K)]
             totals = []
             for xv in rows:
-                partial = [builder.fmul(xv[k], w[k], flags=_EXACT) for k in range(min(K, 2))]
+                partial = [builder.fmul(xv[k], w_vectors[k], flags=_EXACT) for k in range(min(K, 2))]
                 for k in range(2, K):
-                    partial[k % 2] = _fma(builder, xv[k], w[k], partial[k % 2])
+                    partial[k % 2] = _fma(builder, xv[k], w_vectors[k], partial[k % 2])
                 totals.append(partial[0] if K == 1
                               else builder.fadd(partial[0], partial[1], flags=_EXACT))
             kind = ir.VectorType(item, count)
@@ -147,7 +121,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
                     else builder.fpext(errors, ir.VectorType(ir.DoubleType(), count)))
             _add_errors(builder, wide, errors_sum[count], squares[count])
             for r, (base, xv) in enumerate(zip(bases, rows)):
-                if not holds(count, False):
+                if not keep(count):
                     hidden_base = hidden(builder, base)
                     xv = [load(hidden_base, o) for o in offsets]
                 spread = builder.shuffle_vector(errors, errors, _indices([r] * L))
