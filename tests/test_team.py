@@ -1,5 +1,9 @@
 """Fits on a team of threads: how many threads a fit gets, and a team that ends, stops and
 records as one thread does, even when numba runs the team's loop on fewer threads."""
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -82,3 +86,24 @@ def test_the_kernel_order_floor_reads_every_element_once_a_pass(threads):
     with linear.numba_threads(min(threads, linear.numba.config.NUMBA_NUM_THREADS)):
         total = column_read_passes_team(X, 16, 3, threads, (0,) * 10)
     assert total == 3 * X.sum()
+
+
+ONE_THREAD_FITS = textwrap.dedent("""
+    import numba, numpy as np, fastgd
+    rng = np.random.default_rng(0)
+    # Over 1 MiB in C order (copied to Fortran order, which a team shares), in the caches by
+    # row vectors, and streamed from memory by row vectors.
+    for shape in [(30_000, 10), (1_000, 60), (30_000, 80)]:
+        X = rng.standard_normal(shape)
+        fastgd.fit_linear(X, X.sum(axis=1), max_iter=3, n_threads=1)
+    try:
+        print(numba.threading_layer())
+    except ValueError:  # "Threading layer is not initialized."
+        print("no pool")
+""")
+
+
+def test_a_one_thread_fit_never_starts_numbas_pool():
+    out = subprocess.run([sys.executable, "-c", ONE_THREAD_FITS], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "no pool"
