@@ -400,10 +400,10 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
     of features in ``widths``, and for ``VECTORS_MAX_FEATURES + 1`` (the generic row and column
     kernels), it compiles the kernels that ``fit_linear`` picks for X of that width in the
     caches and beyond them: the fixed-width kernel (with the copy to Fortran order that C-order
-    and strided X take, on one thread and on two), the row-vector, tile and row kernels (the tile kernel with and
-    without prefetching, as large X gets it), and ``solver="gram"`` for writable C-order X. The
-    row-vector and tile kernels are compiled per number of features (up to
-    ``VECTORS_MAX_FEATURES`` and ``TILE_MAX_FEATURES``): name the widths a program uses. Each
+    and strided X take, on one thread and on two), the row-vector, tile and row kernels (the
+    tile kernel with and without prefetching, as large X gets it), and ``solver="gram"`` for
+    writable C-order X. The row-vector and tile kernels are compiled per number of features (up
+    to ``VECTORS_MAX_FEATURES`` and ``TILE_MAX_FEATURES``): name the widths a program uses. Each
     variant takes seconds to compile into a cold cache (tens of seconds for the widest
     row-vector variants); a warm cache loads them in milliseconds. Returns the number of fits
     run.
