@@ -125,20 +125,22 @@ def _first_call_seconds(repeat=5):
     cache and Python's: ``PYTHONDONTWRITEBYTECODE`` is dropped, as an installed package has its
     bytecode (with it set, every run compiled fastgd's sources again, 0.014 s here)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+    def seconds_inside(code):
+        return float(subprocess.run([sys.executable, "-c", code], check=True, env=env,
+                                    capture_output=True, text=True).stdout)
+
     best = [float("inf")] * 3
     with tempfile.TemporaryDirectory() as folder:
         codes = [_TIMED_INSIDE.format(code=code) for code in (FIRST_FIT, bare_kernel_call(folder))]
         for code in codes:
-            subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+            seconds_inside(code)
         for _ in range(repeat):
             for index, code in enumerate(codes):
                 start = time.perf_counter()
-                inside = subprocess.run([sys.executable, "-c", code], check=True, env=env,
-                                        capture_output=True, text=True).stdout
-                whole = time.perf_counter() - start
-                best[index] = min(best[index], float(inside))
+                best[index] = min(best[index], seconds_inside(code))
                 if index == 0:
-                    best[2] = min(best[2], whole)
+                    best[2] = min(best[2], time.perf_counter() - start)
     return best
 
 
