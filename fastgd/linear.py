@@ -51,8 +51,9 @@ PREFETCH_BYTES = 1 << 13
 #: W5 0.57-0.64 to 0.76-0.83, W6 0.52-0.60 to 0.68-0.79, float32 W5 0.51-0.58 to 0.72-0.78
 #: (4 KiB ahead did less, 16 KiB about as much); on a Zen 4 (27 GB/s a core) the kernel kept
 #: 0.88-1.04 of the floor on W5 and W6 without, and prefetching 8 or 32 KiB ahead cost it
-#: 10-30 %.
-ROW_VECTOR_PREFETCH_CPUS = frozenset({"znver5"})
+#: 10-30 %. A Zen 3 (AVX2, 11-13 GB/s a core) gained too, medians of six interleaved rounds:
+#: W5 0.74 to 0.80 (8 KiB ahead), W6 0.60 to 0.71, float32 W5 0.69 to 0.79 (16 KiB ahead).
+ROW_VECTOR_PREFETCH_CPUS = frozenset({"znver3", "znver5"})
 #: How far ahead the row-vector kernel prefetches there, by item size. float32 gained from
 #: twice float64's distance (W5 in float32, one thread, floor / kernel in seven A/B runs:
 #: 16 KiB ahead 0.80-0.91 against 0.72-0.79 at 8 KiB); float64 did not (W5 0.77-0.79 against
