@@ -59,7 +59,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
 
     def codegen(context, builder, sig, args):
         item = context.get_value_type(dtype)
-        L = lanes(context.get_abi_sizeof(item))
+        size = context.get_abi_sizeof(item)
+        L = lanes(size)
         K = -(-n // L)
         last = n - L  # where the last vector starts
         vector = ir.VectorType(item, L)
@@ -96,7 +97,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
         # registers are narrower than the vector skips them (AVX2, n = 20 and 100: one FMA a row
         # fewer; Zen 3, in L2, one thread, floor / kernel, medians of two A/B runs in one
         # process: W5 0.52-0.56 to 0.57-0.60, W6 0.48 to 0.48-0.52; from memory unchanged).
-        tail = L - overlap if overlap and (L - overlap) * (64 // L) % 16 == 0 else L
+        tail = L - overlap if overlap and (L - overlap) * size % 16 == 0 else L
         widths = [L] * (K - 1) + [tail]
         sums = [cgutils.alloca_once_value(builder, ir.Constant(ir.VectorType(item, width), None))
                 for width in widths]
@@ -133,14 +134,13 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
                 if not keep(count):
                     hidden_base = hidden(builder, base)
                     xv = [load(hidden_base, o) for o in offsets]
-                spread = builder.shuffle_vector(errors, errors, _indices([r] * L))
                 for k in range(K):
-                    xk, ek = xv[k], spread
-                    if widths[k] < L:
-                        lanes_kept = _indices(list(range(L - widths[k], L)))
-                        xk = builder.shuffle_vector(xk, xk, lanes_kept)
-                        ek = builder.shuffle_vector(ek, ek, lanes_kept)
-                    builder.store(_fma(builder, xk, ek, builder.load(sums[k])), sums[k])
+                    xk = xv[k]
+                    if widths[k] < L:  # the lanes the sum holds: the vector's last ones
+                        held = _indices(list(range(L - widths[k], L)))
+                        xk = builder.shuffle_vector(xk, xk, held)
+                    spread = builder.shuffle_vector(errors, errors, _indices([r] * widths[k]))
+                    builder.store(_fma(builder, xk, spread, builder.load(sums[k])), sums[k])
 
         steps = builder.sdiv(builder.sub(stop, start), intp(R))
         after = builder.add(start, builder.mul(steps, intp(R)))
@@ -152,7 +152,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
                 with cgutils.for_range(builder, builder.sub(stop, after), intp=intp) as loop:
                     step(builder.add(after, loop.index), 1, contiguous)
 
-        _by_y_stride(builder, ys, context.get_abi_sizeof(item), rows_loop)
+        _by_y_stride(builder, ys, size, rows_loop)
         for k in range(K):
             vector_sum = builder.load(sums[k])
             first = overlap if k == K - 1 else 0  # the first lane of the vector stored
