@@ -10,7 +10,7 @@ import numpy as np
 
 from ._divergence import BLOWUP, linear_divergence
 from ._kernels import layout, linear_gram, linear_rows, tiles
-from ._validate import check_finite, linear_problem
+from ._validate import linear_problem
 from .result import LinearResult
 
 __all__ = ["fit_linear", "precompile"]
@@ -176,10 +176,11 @@ def thread_count(n_threads, shape):
     """How many threads fit X of ``shape``: ``n_threads``, or by default one for small X and
     numba's whole pool for large X; never more than the pool, nor than X has blocks (a thread
     without a block would only wait for the others)."""
-    pool = numba.config.NUMBA_NUM_THREADS
     m, n = shape
     if n_threads is None:
-        wanted = 1 if m * n < PARALLEL_MIN_ELEMENTS else pool
+        if m * n < PARALLEL_MIN_ELEMENTS:
+            return 1  # at once: a small fit's whole call takes microseconds
+        wanted = numba.config.NUMBA_NUM_THREADS
     elif isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral):
         raise TypeError(f"n_threads must be a positive integer or None, got {n_threads!r}")
     elif n_threads < 1:
@@ -187,7 +188,7 @@ def thread_count(n_threads, shape):
     else:
         wanted = int(n_threads)
     blocks = -(-m // block_rows(m, n))
-    return max(1, min(wanted, pool, blocks))
+    return max(1, min(wanted, numba.config.NUMBA_NUM_THREADS, blocks))
 
 
 def _column_major(X):
@@ -258,7 +259,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     Raises
     ------
     TypeError, ValueError
-        Bad arguments, before any update (NaN or infinity in X is found by the first pass).
+        Bad arguments, before any update (NaN or infinity in X or y is found by the first pass).
     DivergenceError
         The loss stopped being finite or grew: ``lr`` is too large for this X. The error names
         the iteration and a stable learning rate, and carries the last good ``w, b``.
@@ -291,7 +292,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {solver!r}")
     problem = linear_problem(X, y, lr=lr, max_iter=max_iter, tol=tol, w0=w0, b0=b0,
-                             history=history, check_X_finite=False)
+                             history=history, check_data=False)
     if solver == "gram":
         return _fit_gram(problem)
     X = problem.X
@@ -346,10 +347,10 @@ def fit_by_kernel(X, y, kernel, ahead=None, *, threads=1, lr=0.01, max_iter=1000
     >>> round(float(fit_by_kernel(np.array([[1.0], [2.0], [3.0]]), [2.0, 4.0, 6.0], "tile").w[0]), 8)
     1.90259238
     """
-    # As fit_linear: NaN or infinity in X is found by the kernel's first pass, not by a read of
-    # its own, which cost the timed kernels 0.05-0.12 of the floor on W6.
+    # As fit_linear: NaN or infinity in X or y is found by the kernel's first pass, not by a read
+    # of its own, which cost the timed kernels 0.05-0.12 of the floor on W6.
     problem = linear_problem(X, y, lr=lr, max_iter=max_iter, tol=0.0, w0=None, b0=None,
-                             history=history, check_X_finite=False)
+                             history=history, check_data=False)
     return _fit_rows(problem, threads, kernel, ahead)
 
 
@@ -371,10 +372,10 @@ def _fit_gram(problem):
 
 
 def _failure(problem, status, n_iter, loss, W_last, b_last):
-    """The error for a kernel that stopped early: NaN/inf in X if the very first pass was not
-    finite (X is checked only then, saving a read), else a ``DivergenceError``."""
+    """The error for a kernel that stopped early: NaN/inf in X or y if the very first pass was
+    not finite (they are checked only then, saving a read), else a ``DivergenceError``."""
     if status == linear_rows.NONFINITE and n_iter == 0:
-        check_finite(problem.X, "X")
+        problem.check_data()
     return linear_divergence(problem.X, problem.lr, n_iter, loss, *problem.output(W_last, b_last))
 
 

@@ -76,6 +76,17 @@ def test_bad_thread_count(bad, exception, pattern):
         fastgd.fit_linear(X_OK, Y_OK, n_threads=bad)
 
 
+@pytest.mark.parametrize("options", [dict(n_threads=2), dict(solver="gram")])
+def test_non_finite_y_found_by_the_first_pass(options):
+    # fit_linear leaves y's check, as X's, to the solver's first pass: every kernel and the gram
+    # solver must still name the element, here in the second column of a 2-D y.
+    X = np.ones((4096, 4))
+    Y = np.ones((4096, 2))
+    Y[4000, 1] = np.nan
+    with pytest.raises(ValueError, match=r"y must be finite, got nan at index \(4000, 1\)"):
+        fastgd.fit_linear(X, Y, max_iter=5, **options)
+
+
 def test_overflowing_data_is_divergence_not_nan():
     X = np.full((3, 1), 1e300)
     with pytest.raises(fastgd.DivergenceError, match="iteration 0"):
