@@ -28,8 +28,9 @@ def compare(args):
         source = args.data
     else:
         for name in ("rows", "features", "iters"):
-            if getattr(args, name) < (0 if name == "iters" else 1):
-                raise ValueError(f"--{name} must be >= {0 if name == 'iters' else 1}, got {getattr(args, name)}")
+            least = 0 if name == "iters" else 1
+            if getattr(args, name) < least:
+                raise ValueError(f"--{name} must be >= {least}, got {getattr(args, name)}")
         X, y = random_problem(args.rows, args.features, args.dtype)
         source = f"random {args.rows} x {args.features} {args.dtype}, y = X w + 0.5"
     options = dict(lr=args.lr, max_iter=args.iters, n_threads=args.threads)

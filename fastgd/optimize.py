@@ -63,7 +63,8 @@ def _checked_gradient(grad, x):
     """``grad(x)``, checked to be shaped like ``x`` and finite; as a float or float64 array."""
     g = grad(x)
     if isinstance(x, float):
-        if isinstance(g, (bool, np.bool_)) or not isinstance(g, (numbers.Real, np.ndarray)) or np.ndim(g) != 0:
+        if (isinstance(g, (bool, np.bool_)) or not isinstance(g, (numbers.Real, np.ndarray))
+                or np.ndim(g) != 0):
             raise TypeError(f"grad must return a real number for a scalar x0, got {g!r}")
         g = float(g)
     else:

@@ -88,7 +88,8 @@ def test_same_function_is_not_recompiled():
     assert len(dispatcher.signatures) == 1
     fastgd.minimize(grad, 10.0, lr=0.2)
     assert optimize._compiled[grad] is dispatcher and len(dispatcher.signatures) == 1
-    assert len(optimize.descent.compiled_loop.signatures) == len(set(optimize.descent.compiled_loop.signatures))
+    signatures = optimize.descent.compiled_loop.signatures
+    assert len(signatures) == len(set(signatures))
 
 
 def test_path_and_fun_grow_past_the_first_buffer():
@@ -133,8 +134,9 @@ def test_missing_sympy_names_the_extra():
 
 @pytest.mark.parametrize("grad", [lambda t: 2 * t, python_only], ids=["compiled", "python"])
 def test_overshooting_lr_raises(grad):
-    with pytest.raises(fastgd.DivergenceError, match=r"minimize diverged at iteration \d+: the gradient "
-                       r"norm grew to .* with lr=1.5; a stable learning rate near x0 is about 0.5 ") as caught:
+    message = (r"minimize diverged at iteration \d+: the gradient norm grew to .* with lr=1.5; "
+               r"a stable learning rate near x0 is about 0.5 ")
+    with pytest.raises(fastgd.DivergenceError, match=message) as caught:
         fastgd.minimize(grad, 3.0, lr=1.5)
     err = caught.value
     assert err.stable_lr == pytest.approx(0.5) and np.isfinite(err.w) and err.iteration < 100
@@ -171,7 +173,8 @@ def test_oscillation_is_bounded_by_max_iter():
     (dict(x0=True), TypeError, r"x0 must be a real number or a 1-D array of them, got True"),
     (dict(x0=float("inf")), ValueError, r"x0 must be finite, got inf"),
     (dict(x0=[1.0, np.nan]), ValueError, r"x0 must be finite"),
-    (dict(x0=np.ones((2, 2))), ValueError, r"x0 must be a number or a non-empty 1-D array, got shape \(2, 2\)"),
+    (dict(x0=np.ones((2, 2))), ValueError,
+     r"x0 must be a number or a non-empty 1-D array, got shape \(2, 2\)"),
     (dict(x0=[]), ValueError, r"x0 must be a number or a non-empty 1-D array, got shape \(0,\)"),
     (dict(fun=3), TypeError, r"fun must be callable or None, got 3"),
     (dict(path="yes"), TypeError, r"path must be True or False"),

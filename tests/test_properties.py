@@ -56,7 +56,8 @@ def assert_matches(fast, ref, X, y, iters):
     scale = 1 + np.abs(ref.w).max() + np.abs(ref.b).max()
     np.testing.assert_allclose(fast.w, ref.w, rtol=rtol, atol=rtol * scale)
     np.testing.assert_allclose(fast.b, ref.b, rtol=rtol, atol=rtol * scale)
-    np.testing.assert_allclose(fast.history, ref.history, rtol=rtol, atol=rtol * (1 + ref.history.max(initial=0)))
+    np.testing.assert_allclose(fast.history, ref.history, rtol=rtol,
+                               atol=rtol * (1 + ref.history.max(initial=0)))
 
 
 @given(problems(), st.integers(0, 30))
