@@ -62,6 +62,17 @@ def test_ints_and_bools_become_float64(dtype):
     assert_same_fit(fast, fastgd.reference.fit_linear(X, y, lr=0.1), 1e-12)
 
 
+@pytest.mark.parametrize("dtype", [">f4", ">f8"])
+def test_big_endian_floats_keep_their_precision(dtype):
+    # A byte-swapped float32 is still float32: computed in float32, with the bits of the same
+    # numbers in native order.
+    X, y = random_problem(40, 3)
+    swapped = fastgd.fit_linear(X.astype(dtype), y.astype(dtype), max_iter=20)
+    native = fastgd.fit_linear(X.astype(dtype[1:]), y.astype(dtype[1:]), max_iter=20)
+    assert swapped.w.dtype == np.dtype(dtype[1:])
+    assert swapped.w.tobytes() == native.w.tobytes() and swapped.b == native.b
+
+
 def test_list_input():
     fast = fastgd.fit_linear([[1.0, 2.0], [3.0, 5.0], [4.0, 4.0]], [1.0, 2.0, 3.0], lr=0.02)
     assert fast.w.shape == (2,)
