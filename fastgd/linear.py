@@ -2,7 +2,8 @@
 import functools
 import itertools
 import numbers
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 
 import llvmlite.binding
 import numba
@@ -196,15 +197,33 @@ def _column_major(X):
     return X.flags.f_contiguous and not X.flags.c_contiguous
 
 
+#: Held around each start of numba's pool where its threading layer cannot take starts from two
+#: Python threads at once.
+_POOL_LOCK = threading.Lock()
+
+
+def _pool_is_threadsafe():
+    """Whether numba's threading layer takes parallel loops started from several Python threads
+    at once: OpenMP and TBB do; ``workqueue`` ends the process when it sees that. Before the
+    pool's first start no layer is chosen yet, and the answer is no."""
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:  # "Threading layer is not initialized."
+        return False
+
+
 @contextmanager
 def numba_threads(count):
-    """Run the block with numba's pool set to ``count`` threads."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(count)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+    """Run the block with numba's pool set to ``count`` threads, holding ``_POOL_LOCK`` where the
+    threading layer is not thread-safe: fits on threads from several Python threads then take
+    the pool one at a time."""
+    with nullcontext() if _pool_is_threadsafe() else _POOL_LOCK:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(count)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)
 
 
 def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False,
@@ -308,8 +327,11 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     rows = block_rows(*X.shape)
     width = tile = vectors = E = None
     if kernel == "fixed":
-        if not X.flags.f_contiguous:
-            X = layout.fortran_copy(X, threads if X.nbytes >= TEAM_COPY_MIN_BYTES else 1)
+        if not X.flags.f_contiguous and threads > 1 and X.nbytes >= TEAM_COPY_MIN_BYTES:
+            with numba_threads(threads):
+                X = layout.fortran_copy(X, threads)
+        elif not X.flags.f_contiguous:
+            X = layout.fortran_copy(X)
         width = (0,) * X.shape[1]  # its length types the compiled variant
     elif kernel == "tile":
         tile = (0,) * X.shape[1]
@@ -436,7 +458,8 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                     _fit_gram(problem())
                     count += 1
             if order != "F" and n <= FIXED_WIDTH_MAX and numba.config.NUMBA_NUM_THREADS > 1:
-                layout.fortran_copy(X, 2)  # as the team copies X from TEAM_COPY_MIN_BYTES
+                with numba_threads(2):
+                    layout.fortran_copy(X, 2)  # as the team copies X from TEAM_COPY_MIN_BYTES
     return count
 
 

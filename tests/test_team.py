@@ -1,5 +1,6 @@
 """Fits on a team of threads: how many threads a fit gets, and a team that ends, stops and
 records as one thread does, even when numba runs the team's loop on fewer threads."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -107,3 +108,36 @@ def test_a_one_thread_fit_never_starts_numbas_pool():
     out = subprocess.run([sys.executable, "-c", ONE_THREAD_FITS], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "no pool"
+
+
+CONCURRENT_FITS = textwrap.dedent("""
+    import threading, numba, numpy as np, fastgd
+    rng = np.random.default_rng(0)
+    # Two blocks or more and over 1 MiB in C order: a team, and the team's copy to Fortran order.
+    X = rng.standard_normal((20_000, 10))
+    y = X.sum(axis=1)
+    fits = []
+
+    def fit():
+        for _ in range(4):
+            fits.append(fastgd.fit_linear(X, y, max_iter=20, n_threads=2).w.tobytes())
+
+    threads = [threading.Thread(target=fit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(numba.threading_layer(), len(fits), len(set(fits)))
+""")
+
+
+def test_fits_on_threads_from_several_python_threads_under_workqueue():
+    # numba's workqueue layer ends the process when two Python threads start parallel loops at
+    # once; fastgd then takes the pool one fit at a time.
+    if linear.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba's pool has one thread")
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    out = subprocess.run([sys.executable, "-c", CONCURRENT_FITS], env=env, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["workqueue", "12", "1"]
