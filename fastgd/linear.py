@@ -2,6 +2,8 @@
 import functools
 import itertools
 import numbers
+import os
+import sys
 import threading
 from contextlib import contextmanager, nullcontext
 
@@ -176,7 +178,8 @@ def compiled_cpu():
 def thread_count(n_threads, shape):
     """How many threads fit X of ``shape``: ``n_threads``, or by default one for small X and
     numba's whole pool for large X; never more than the pool, nor than X has blocks (a thread
-    without a block would only wait for the others)."""
+    without a block would only wait for the others); one in a process whose pool was lost in a
+    fork (``_pool_lost_in_fork``)."""
     m, n = shape
     if n_threads is None:
         if m * n < PARALLEL_MIN_ELEMENTS:
@@ -188,6 +191,8 @@ def thread_count(n_threads, shape):
         raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
     else:
         wanted = int(n_threads)
+    if _pool_lost_in_fork:
+        return 1
     blocks = -(-m // block_rows(m, n))
     return max(1, min(wanted, numba.config.NUMBA_NUM_THREADS, blocks))
 
@@ -196,6 +201,28 @@ def _column_major(X):
     """Whether X is read a column at a time: its columns are contiguous and its rows are not."""
     return X.flags.f_contiguous and not X.flags.c_contiguous
 
+
+def _threading_layer():
+    """numba's threading layer, or None before the pool's first start."""
+    try:
+        return numba.threading_layer()
+    except ValueError:  # "Threading layer is not initialized."
+        return None
+
+
+#: Whether this process was forked from one whose numba pool ran on GNU OpenMP (numba's OpenMP
+#: layer on Linux), which a forked child cannot start again: numba ends the child when it tries.
+#: Such a process fits on one thread, which gives the same bits.
+_pool_lost_in_fork = False
+
+
+def _after_fork_in_child():
+    global _pool_lost_in_fork
+    if sys.platform.startswith("linux") and _threading_layer() == "omp":
+        _pool_lost_in_fork = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 #: Held around each start of numba's pool where its threading layer cannot take starts from two
 #: Python threads at once.
@@ -206,10 +233,7 @@ def _pool_is_threadsafe():
     """Whether numba's threading layer takes parallel loops started from several Python threads
     at once: OpenMP and TBB do; ``workqueue`` ends the process when it sees that. Before the
     pool's first start no layer is chosen yet, and the answer is no."""
-    try:
-        return numba.threading_layer() != "workqueue"
-    except ValueError:  # "Threading layer is not initialized."
-        return False
+    return _threading_layer() not in (None, "workqueue")
 
 
 @contextmanager
@@ -262,7 +286,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         rows (X is cut into at least two blocks, of at most 2^14 elements). By default one
         thread for X under 2^13 elements, the whole pool above. The threads start once for the
         fit and meet once an iteration; the result is bit-for-bit the same whatever the number
-        of threads.
+        of threads. A process forked from one that ran numba's pool on GNU OpenMP (Linux),
+        which numba cannot start again after a fork, fits on one thread.
     solver : {"rows", "gram"}, default "rows"
         ``"rows"``: the fused row kernel, one pass over X per iteration. ``"gram"``: one pass
         forms ``[X 1]^T [X 1]`` and ``[X 1]^T y`` (in float64), then each iteration costs

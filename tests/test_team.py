@@ -141,3 +141,32 @@ def test_fits_on_threads_from_several_python_threads_under_workqueue():
                          text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["workqueue", "12", "1"]
+
+
+FORKED_FIT = textwrap.dedent("""
+    import multiprocessing, numpy as np, fastgd
+    X = np.random.default_rng(0).standard_normal((20_000, 10))
+    y = X.sum(axis=1)
+    parent = fastgd.fit_linear(X, y, max_iter=20, n_threads=2).w.tobytes()
+
+    def child(queue):
+        queue.put(fastgd.fit_linear(X, y, max_iter=20, n_threads=2).w.tobytes())
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    bits = queue.get(timeout=120)
+    process.join(60)
+    print(process.exitcode, bits == parent)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux's start method")
+def test_a_process_forked_after_a_team_fit_still_fits():
+    # With numba's OpenMP layer on Linux (GNU OpenMP), a child forked after the parent started
+    # the pool is ended by numba if it starts the pool again: fastgd fits it on one thread.
+    out = subprocess.run([sys.executable, "-c", FORKED_FIT], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "True"], out.stderr
