@@ -22,8 +22,8 @@ import numpy as np
 from . import reference
 from ._kernels.floor import column_read_passes_team, fma_passes, read_passes, read_passes_team
 from ._kernels.layout import fortran_copy
-from .linear import (block_rows, choose_kernel, fit_by_kernel, fit_linear, numba_threads,
-                     prefetch_distance)
+from ._pool import numba_threads
+from .linear import block_rows, choose_kernel, fit_by_kernel, fit_linear, prefetch_distance
 from .optimize import minimize
 from .timing import best_time, best_times
 from .workloads import DESCENT_WORKLOADS, LR, WORKLOADS, make_problem

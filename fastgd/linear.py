@@ -2,16 +2,13 @@
 import functools
 import itertools
 import numbers
-import os
-import sys
-import threading
-from contextlib import contextmanager, nullcontext
 
 import llvmlite.binding
 import numba
 import numpy as np
 
 from ._divergence import BLOWUP, linear_divergence
+from ._pool import lost_in_fork, numba_threads
 from ._kernels import layout, linear_gram, linear_rows, tiles
 from ._validate import linear_problem
 from .result import LinearResult
@@ -178,8 +175,8 @@ def compiled_cpu():
 def thread_count(n_threads, shape):
     """How many threads fit X of ``shape``: ``n_threads``, or by default one for small X and
     numba's whole pool for large X; never more than the pool, nor than X has blocks (a thread
-    without a block would only wait for the others); one in a process whose pool was lost in a
-    fork (``_pool_lost_in_fork``)."""
+    without a block would only wait for the others); one in a process that cannot start the
+    pool (``_pool.lost_in_fork``)."""
     m, n = shape
     if n_threads is None:
         if m * n < PARALLEL_MIN_ELEMENTS:
@@ -191,7 +188,7 @@ def thread_count(n_threads, shape):
         raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
     else:
         wanted = int(n_threads)
-    if _pool_lost_in_fork:
+    if lost_in_fork():
         return 1
     blocks = -(-m // block_rows(m, n))
     return max(1, min(wanted, numba.config.NUMBA_NUM_THREADS, blocks))
@@ -200,54 +197,6 @@ def thread_count(n_threads, shape):
 def _column_major(X):
     """Whether X is read a column at a time: its columns are contiguous and its rows are not."""
     return X.flags.f_contiguous and not X.flags.c_contiguous
-
-
-def _threading_layer():
-    """numba's threading layer, or None before the pool's first start."""
-    try:
-        return numba.threading_layer()
-    except ValueError:  # "Threading layer is not initialized."
-        return None
-
-
-#: Whether this process was forked from one whose numba pool ran on GNU OpenMP (numba's OpenMP
-#: layer on Linux), which a forked child cannot start again: numba ends the child when it tries.
-#: Such a process fits on one thread, which gives the same bits.
-_pool_lost_in_fork = False
-
-
-def _after_fork_in_child():
-    global _pool_lost_in_fork
-    if sys.platform.startswith("linux") and _threading_layer() == "omp":
-        _pool_lost_in_fork = True
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-#: Held around each start of numba's pool where its threading layer cannot take starts from two
-#: Python threads at once.
-_POOL_LOCK = threading.Lock()
-
-
-def _pool_is_threadsafe():
-    """Whether numba's threading layer takes parallel loops started from several Python threads
-    at once: OpenMP and TBB do; ``workqueue`` ends the process when it sees that. Before the
-    pool's first start no layer is chosen yet, and the answer is no."""
-    return _threading_layer() not in (None, "workqueue")
-
-
-@contextmanager
-def numba_threads(count):
-    """Run the block with numba's pool set to ``count`` threads, holding ``_POOL_LOCK`` where the
-    threading layer is not thread-safe: fits on threads from several Python threads then take
-    the pool one at a time."""
-    with nullcontext() if _pool_is_threadsafe() else _POOL_LOCK:
-        previous = numba.get_num_threads()
-        numba.set_num_threads(count)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(previous)
 
 
 def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False,

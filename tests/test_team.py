@@ -10,6 +10,7 @@ import pytest
 
 import fastgd
 from fastgd import linear
+from fastgd._pool import numba_threads
 from fastgd.linear import fit_by_kernel, thread_count
 from conftest import random_problem
 
@@ -41,7 +42,7 @@ def test_a_team_run_on_one_thread_gives_the_bits_of_one_thread(kernel, monkeypat
     if kernel == "column":
         X = np.asfortranarray(X)
     alone = fit_by_kernel(X, y, kernel, threads=1, max_iter=20)
-    one_thread_pool = linear.numba_threads(1)
+    one_thread_pool = numba_threads(1)
     monkeypatch.setattr(linear, "numba_threads", lambda count: one_thread_pool)
     team = fit_by_kernel(X, y, kernel, threads=2, max_iter=20)
     assert team.w.tobytes() == alone.w.tobytes() and team.b == alone.b
@@ -84,7 +85,7 @@ def test_the_kernel_order_floor_reads_every_element_once_a_pass(threads):
     from fastgd._kernels.floor import column_read_passes_team
 
     X = np.asfortranarray(np.arange(1000.0).reshape(100, 10))  # sums exactly in any order
-    with linear.numba_threads(min(threads, linear.numba.config.NUMBA_NUM_THREADS)):
+    with numba_threads(min(threads, linear.numba.config.NUMBA_NUM_THREADS)):
         total = column_read_passes_team(X, 16, 3, threads, (0,) * 10)
     assert total == 3 * X.sum()
 

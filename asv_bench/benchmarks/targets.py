@@ -7,7 +7,8 @@ import numpy as np
 import fastgd
 from fastgd._kernels.floor import column_read_passes_team, read_passes_team
 from fastgd._kernels.layout import fortran_copy
-from fastgd.linear import block_rows, fit_by_kernel, numba_threads, prefetch_distance
+from fastgd._pool import numba_threads
+from fastgd.linear import block_rows, fit_by_kernel, prefetch_distance
 from fastgd.workloads import LR, WORKLOADS, make_problem
 
 POOL = numba.config.NUMBA_NUM_THREADS
