@@ -175,8 +175,7 @@ def compiled_cpu():
 def thread_count(n_threads, shape):
     """How many threads fit X of ``shape``: ``n_threads``, or by default one for small X and
     numba's whole pool for large X; never more than the pool, nor than X has blocks (a thread
-    without a block would only wait for the others); one in a process that cannot start the
-    pool (``_pool.lost_in_fork``)."""
+    without a block would only wait for the others)."""
     m, n = shape
     if n_threads is None:
         if m * n < PARALLEL_MIN_ELEMENTS:
@@ -188,8 +187,6 @@ def thread_count(n_threads, shape):
         raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
     else:
         wanted = int(n_threads)
-    if lost_in_fork():
-        return 1
     blocks = -(-m // block_rows(m, n))
     return max(1, min(wanted, numba.config.NUMBA_NUM_THREADS, blocks))
 
@@ -296,7 +293,10 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     """The descent on ``threads`` threads with block kernel ``kernel`` (see ``choose_kernel``):
     the fixed-width kernel on X's columns (copied to Fortran order if need be), the row-vector
     kernel, the tile kernel, the column kernel, or the row kernel. The tile kernel prefetches
-    ``ahead`` elements ahead (None: not at all); the others take None."""
+    ``ahead`` elements ahead (None: not at all); the others take None. A process that cannot
+    start numba's pool (:func:`._pool.lost_in_fork`) runs on one thread: the same bits."""
+    if lost_in_fork():
+        threads = 1
     X, Y = problem.X, problem.Y
     rows = block_rows(*X.shape)
     width = tile = vectors = E = None
@@ -431,7 +431,8 @@ def precompile(dtypes=("float64", "float32"), layouts=("C", "F", "strided"), rea
                 if (order, frozen, n) == ("C", False, VECTORS_MAX_FEATURES + 1):
                     _fit_gram(problem())
                     count += 1
-            if order != "F" and n <= FIXED_WIDTH_MAX and numba.config.NUMBA_NUM_THREADS > 1:
+            team = numba.config.NUMBA_NUM_THREADS > 1 and not lost_in_fork()
+            if order != "F" and n <= FIXED_WIDTH_MAX and team:
                 with numba_threads(2):
                     layout.fortran_copy(X, 2)  # as the team copies X from TEAM_COPY_MIN_BYTES
     return count
