@@ -8,8 +8,8 @@ import numba
 import numpy as np
 
 from ._divergence import BLOWUP, linear_divergence
-from ._pool import lost_in_fork, numba_threads
 from ._kernels import layout, linear_gram, linear_rows, tiles
+from ._pool import lost_in_fork, numba_threads
 from ._validate import linear_problem
 from .result import LinearResult
 
@@ -301,11 +301,12 @@ def _fit_rows(problem, threads, kernel, ahead=None):
     rows = block_rows(*X.shape)
     width = tile = vectors = E = None
     if kernel == "fixed":
-        if not X.flags.f_contiguous and threads > 1 and X.nbytes >= TEAM_COPY_MIN_BYTES:
-            with numba_threads(threads):
-                X = layout.fortran_copy(X, threads)
-        elif not X.flags.f_contiguous:
-            X = layout.fortran_copy(X)
+        if not X.flags.f_contiguous:
+            if threads > 1 and X.nbytes >= TEAM_COPY_MIN_BYTES:
+                with numba_threads(threads):
+                    X = layout.fortran_copy(X, threads)
+            else:
+                X = layout.fortran_copy(X)
         width = (0,) * X.shape[1]  # its length types the compiled variant
     elif kernel == "tile":
         tile = (0,) * X.shape[1]
