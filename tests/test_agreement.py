@@ -197,14 +197,16 @@ def test_n_threads_beyond_the_pool_is_capped(problem):
 
 @pytest.mark.parametrize("kernel, n, dtype", [
     ("tile", 1, np.float64), ("tile", 3, np.float64), ("tile", 20, np.float64),
-    ("vectors", 8, np.float64), ("vectors", 20, np.float64), ("vectors", 20, np.float32)])
+    ("vectors", 8, np.float64), ("vectors", 12, np.float64), ("vectors", 20, np.float64),
+    ("vectors", 20, np.float32)])
 def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype):
     # X beyond the caches gets the variant of the tile kernel, and on some CPUs of the
-    # row-vector kernel, that prefetches ahead; it must not change a bit. (float32 n = 20: the
-    # row-vector kernel's steps of four rows.)
+    # row-vector kernel, that prefetches ahead; it must not change a bit. (float64 n = 8 and 12,
+    # float32 n = 20: the row-vector kernel's steps of four rows prefetching, of eight without
+    # on a CPU with AVX-512; the last block's 15 rows take one step of eight, one of four.)
     from fastgd.linear import fit_by_kernel
 
-    X, y = random_problem(5003, n, dtype=dtype)
+    X, y = random_problem(5007, n, dtype=dtype)
     for target in (y, np.c_[y, -y]):
         fits = [fit_by_kernel(X, target, kernel, ahead, threads=threads, max_iter=20)
                 for threads, ahead in [(1, None), (1, 7), (2, 7)]]
@@ -285,8 +287,8 @@ VECTOR_BITS_SCRIPT = textwrap.dedent("""
     from fastgd.linear import fit_by_kernel
     rng = np.random.default_rng(3)
     for kernel, dtype, n in (("tile", np.float64, 20), ("tile", np.float32, 3),
-                             ("vectors", np.float64, 20), ("vectors", np.float64, 100),
-                             ("vectors", np.float32, 20)):
+                             ("vectors", np.float64, 12), ("vectors", np.float64, 20),
+                             ("vectors", np.float64, 100), ("vectors", np.float32, 20)):
         X = rng.standard_normal((61, n)).astype(dtype)
         y = rng.standard_normal(61).astype(dtype)
         fit = fit_by_kernel(X, y, kernel, lr=0.01, max_iter=7)
@@ -296,7 +298,8 @@ VECTOR_BITS_SCRIPT = textwrap.dedent("""
 
 def test_vector_kernels_give_the_same_bits_on_any_vector_width(tmp_path):
     # The tile and row-vector kernels work in vectors of 64 bytes whatever the CPU: a CPU
-    # without AVX-512 holds each in several registers. Compiled for x86-64 without AVX (16-byte
+    # without AVX-512 holds each in several registers (and the row-vector kernel takes rows of
+    # one or two vectors four at a time, not eight). Compiled for x86-64 without AVX (16-byte
     # registers) in a fresh process, they must give this process's bits.
     env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT], env=env,
@@ -304,7 +307,7 @@ def test_vector_kernels_give_the_same_bits_on_any_vector_width(tmp_path):
     assert out.returncode == 0, out.stderr
     here = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT], capture_output=True,
                           text=True)
-    assert out.stdout.split() == here.stdout.split() and len(out.stdout.split()) == 10
+    assert out.stdout.split() == here.stdout.split() and len(out.stdout.split()) == 12
 
 
 def test_which_x_gets_the_tile_or_the_row_vector_kernel():

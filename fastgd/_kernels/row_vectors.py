@@ -6,7 +6,7 @@ float64, 16 float32). The last one ends where the row ends, so where ``L`` does 
 gradient sums are dropped (or, where the lanes left fill whole 16-byte registers, never
 formed). The prediction adds the row's products into two vector sums (so the chain of
 dependent FMAs is half the row), then across lanes in a fixed tree (rows of one or two
-vectors go four at a time, sharing the tree); the gradient adds the row's vectors times its
+vectors go four or eight at a time, sharing the tree); the gradient adds the row's vectors times its
 error into ``K`` vector sums. The ``K`` vectors of ``w`` and the ``K`` sums stay in
 registers from row to row, where the CPU has enough of them.
 
@@ -40,6 +40,16 @@ from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _arguments, _by_y_s
 #: 0.71 against 0.48.
 FOLDED_ROWS = 4
 FOLD_MAX_VECTORS = 2
+#: Rows a step takes instead, as two groups of FOLDED_ROWS, where the kernel does not prefetch
+#: and the CPU has 32 vector registers: the fold and the work on the errors serve twice the
+#: rows. Each group's errors are added into the same sums as a step of FOLDED_ROWS adds them,
+#: and the rows left over take such a step first, so the bits are the same whichever a CPU
+#: gets (compared over 300 fits). One thread, floor / kernel, Zen 4, 96-128 MB of X, the two
+#: builds in one process, 4-6 interleaved rounds: float64 n = 8 0.70-0.75 to 0.72-0.80, 12
+#: 0.67-0.73 to 0.82-0.88, 16 0.71-0.73 to 0.75-0.81; float32 W5 0.86-0.92 to 0.93-0.98, n =
+#: 20 0.74-0.81 to 0.80-0.87; float32 n = 16, 24 and 28 within the noise, 32 3-4 % slower.
+#: Prefetching, it lost (an AVX2 build on the Zen 4: W5 in float32 0.51 to 0.41).
+FOLDED_ROWS_WIDE = 2 * FOLDED_ROWS
 
 
 @intrinsic
@@ -74,7 +84,14 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
         features = target_features(context)
         per_vector = VECTOR_BYTES // register_bytes(features)
 
-        R = FOLDED_ROWS if K <= FOLD_MAX_VECTORS else 1
+        prefetching = not isinstance(sig.args[7], types.NoneType)
+        if K > FOLD_MAX_VECTORS:
+            R = 1
+        elif prefetching or register_count(features) < 32:
+            R = FOLDED_ROWS
+        else:
+            R = FOLDED_ROWS_WIDE
+        G = min(R, FOLDED_ROWS)  # rows of a group: lanes of the sums of the errors
 
         def keep(rows):
             return (rows * K + 2 * K + LOOP_VECTORS) * per_vector <= register_count(features)
@@ -101,10 +118,10 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
         widths = [L] * (K - 1) + [tail]
         sums = [cgutils.alloca_once_value(builder, ir.Constant(ir.VectorType(item, width), None))
                 for width in widths]
-        # The sums of the errors and of their squares, a lane for each row of a step.
+        # The sums of the errors and of their squares, a lane for each row of a group.
         squares, errors_sum = ({count: cgutils.alloca_once_value(
             builder, ir.Constant(ir.VectorType(ir.DoubleType(), count), None))
-            for count in {R, 1}} for _ in range(2))
+            for count in {G, 1}} for _ in range(2))
 
         def step(row, count, contiguous):
             """Rows ``row .. row + count``: their errors, added into the sums of the errors and
@@ -129,7 +146,11 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
                 _splat(builder, kind, bias), targets, flags=_EXACT), flags=_EXACT)
             wide = (errors if dtype == types.float64
                     else builder.fpext(errors, ir.VectorType(ir.DoubleType(), count)))
-            _add_errors(builder, wide, errors_sum[count], squares[count])
+            group = min(count, G)
+            for first in range(0, count, group):  # a group at a time, as a step of G adds them
+                part = (wide if group == count else builder.shuffle_vector(
+                    wide, wide, _indices(list(range(first, first + group)))))
+                _add_errors(builder, part, errors_sum[group], squares[group])
             for r, (base, xv) in enumerate(zip(bases, rows)):
                 if not keep(count):
                     hidden_base = hidden(builder, base)
@@ -144,13 +165,21 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
 
         steps = builder.sdiv(builder.sub(stop, start), intp(R))
         after = builder.add(start, builder.mul(steps, intp(R)))
+        # Where a step is two groups, the rows after the last whole step take one step of a
+        # group if they fill it: the rows that steps of a group alone would take so.
+        grouped = (builder.icmp_signed(">=", builder.sub(stop, after), intp(G)) if R > G
+                   else None)
+        singles = after if R == G else builder.select(grouped, builder.add(after, intp(G)), after)
 
         def rows_loop(contiguous):
             with cgutils.for_range(builder, steps, intp=intp) as loop:
                 step(builder.add(start, builder.mul(loop.index, intp(R))), R, contiguous)
-            if R > 1:  # the rows after the last whole step
-                with cgutils.for_range(builder, builder.sub(stop, after), intp=intp) as loop:
-                    step(builder.add(after, loop.index), 1, contiguous)
+            if R > G:
+                with builder.if_then(grouped):
+                    step(after, G, contiguous)
+            if R > 1:  # the rows after the last whole step (or group)
+                with cgutils.for_range(builder, builder.sub(stop, singles), intp=intp) as loop:
+                    step(builder.add(singles, loop.index), 1, contiguous)
 
         _by_y_stride(builder, ys, size, rows_loop)
         for k in range(K):
@@ -161,8 +190,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
                 builder.store(builder.extract_element(vector_sum, _I32(lane)),
                               builder.gep(gs.data, [intp(offsets[k] + i)]))
         return context.make_tuple(builder, sig.return_type, [
-            _lane_sum(builder, builder.load(slots[R])) if R == 1 else builder.fadd(
-                _lane_sum(builder, builder.load(slots[R])),
+            _lane_sum(builder, builder.load(slots[G])) if G == 1 else builder.fadd(
+                _lane_sum(builder, builder.load(slots[G])),
                 _lane_sum(builder, builder.load(slots[1])), flags=_EXACT)
             for slots in (squares, errors_sum)])
 
