@@ -47,7 +47,7 @@ FOLD_MAX_VECTORS = 2
 #: gets (compared over 300 fits). One thread, floor / kernel, Zen 4, 96-128 MB of X, the two
 #: builds in one process, 4-6 interleaved rounds: float64 n = 8 0.70-0.75 to 0.72-0.80, 12
 #: 0.67-0.73 to 0.82-0.88, 16 0.71-0.73 to 0.75-0.81; float32 W5 0.86-0.92 to 0.93-0.98, n =
-#: 20 0.74-0.81 to 0.80-0.87; float32 n = 16, 24 and 28 within the noise, 32 3-4 % slower.
+#: 20 0.74-0.81 to 0.80-0.87; float32 n = 16, 24 and 28 within the noise, 32 2-6 % slower.
 #: Prefetching, it lost (an AVX2 build on the Zen 4: W5 in float32 0.51 to 0.41).
 FOLDED_ROWS_WIDE = 2 * FOLDED_ROWS
 
