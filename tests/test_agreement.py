@@ -203,7 +203,8 @@ def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype):
     # X beyond the caches gets the variant of the tile kernel, and on some CPUs of the
     # row-vector kernel, that prefetches ahead; it must not change a bit. (float64 n = 8 and 12,
     # float32 n = 20: the row-vector kernel's steps of four rows prefetching, of eight without
-    # on a CPU with AVX-512; the last block's 15 rows take one step of eight, one of four.)
+    # on a CPU with AVX-512; the last block leaves 7 rows after its steps of eight: a step of
+    # four, then three rows one at a time.)
     from fastgd.linear import fit_by_kernel
 
     X, y = random_problem(5007, n, dtype=dtype)
