@@ -84,19 +84,17 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
         features = target_features(context)
         per_vector = VECTOR_BYTES // register_bytes(features)
 
-        prefetching = not isinstance(sig.args[7], types.NoneType)
-        if K > FOLD_MAX_VECTORS:
-            R = 1
-        elif prefetching or register_count(features) < 32:
-            R = FOLDED_ROWS
-        else:
-            R = FOLDED_ROWS_WIDE
-        G = min(R, FOLDED_ROWS)  # rows of a group: lanes of the sums of the errors
-
         def keep(rows):
             return (rows * K + 2 * K + LOOP_VECTORS) * per_vector <= register_count(features)
 
         x, ys, ws, gs, start, stop, ahead, bias = _arguments(context, builder, sig, args)
+        if K > FOLD_MAX_VECTORS:
+            R = 1
+        elif ahead is not None or register_count(features) < 32:
+            R = FOLDED_ROWS
+        else:
+            R = FOLDED_ROWS_WIDE
+        G = min(R, FOLDED_ROWS)  # rows of a group: lanes of the sums of the errors
         offsets = [k * L for k in range(K - 1)] + [last]
         overlap = (K - 1) * L - last  # lanes of the last vector that the one before holds
 
@@ -169,7 +167,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
         # group if they fill it: the rows that steps of a group alone would take so.
         grouped = (builder.icmp_signed(">=", builder.sub(stop, after), intp(G)) if R > G
                    else None)
-        singles = after if R == G else builder.select(grouped, builder.add(after, intp(G)), after)
+        singles = builder.select(grouped, builder.add(after, intp(G)), after) if R > G else after
 
         def rows_loop(contiguous):
             with cgutils.for_range(builder, steps, intp=intp) as loop:
