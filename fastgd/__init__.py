@@ -6,13 +6,13 @@
 (1.9026, 0.2214)
 """
 from . import reference
-from .errors import DivergenceError
+from .errors import ConvergenceWarning, DivergenceError
 from .linear import fit_linear, precompile
 from .optimize import maximize, minimize
 from .result import LinearResult, MinimizeResult
 
 __all__ = [
-    "DivergenceError", "LinearResult", "MinimizeResult", "fit_linear", "maximize", "minimize",
+    "ConvergenceWarning", "DivergenceError", "LinearResult", "MinimizeResult", "fit_linear", "maximize", "minimize",
     "precompile", "reference",
 ]
 __version__ = "0.1.0"

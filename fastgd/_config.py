@@ -1,15 +1,19 @@
-"""Numba options shared by every compiled kernel, in one place.
+"""Every numba setting of fastgd, in one place: options, the disk cache and its safety.
 
 ``cache=True`` so a second process loads machine code instead of compiling; ``nogil=True`` so
-fits in several Python threads run at once. Fast-math is restricted to flags that reorder or
+fits run on several Python threads at once. Fast-math is restricted to flags that reorder or
 fuse arithmetic (``reassoc`` lets LLVM vectorise reductions, ``contract`` forms FMAs) and never
 includes ``nnan``/``ninf``: fastgd's divergence and NaN checks rely on IEEE semantics.
 Reassociation is fixed at compile time, so the same input always gives the same bits.
 """
 import os
+import stat
+import sys
 import tempfile
+import warnings
 
 import numba
+from numba.core.compiler_lock import global_compiler_lock
 from numba.misc.appdirs import AppDirs
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
@@ -26,27 +30,59 @@ def _writable_dir(path):
         return False
 
 
-def _ensure_cache_dir():
-    """Give numba a writable cache when neither of its own places is writable.
+def _private_dir(path):
+    """``path`` as a folder that only this user can write (created 0700 if absent), or None
+    where it exists but someone else owns it, others may write it, or it is a link."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    info = os.lstat(path)
+    mine = info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return path if stat.S_ISDIR(info.st_mode) and mine else None
 
-    Numba caches beside the source (``_kernels/__pycache__``), else in the user's cache
-    folder; with both read-only (a system-wide install used by a user without a writable
-    home) it refuses to compile any ``cache=True`` function. Only then fastgd points
-    ``numba.config.CACHE_DIR`` at a per-user folder under the temporary directory.
-    """
+
+def _cache_dir():
+    """Where numba caches fastgd's kernels: numba's own places (beside the source, else the
+    user's cache folder), else a private per-user folder under the temporary directory. Returns
+    ``(use_cache, folder fastgd set or None)``: with no safe folder, kernels are not cached on
+    disk at all, rather than cached where another user could plant code."""
     if numba.config.CACHE_DIR:
-        return numba.config.CACHE_DIR
+        return True, None
     if _writable_dir(os.path.join(_KERNEL_DIR, "__pycache__")):
-        return None
+        return True, None
     if _writable_dir(AppDirs(appname="numba", appauthor=False).user_cache_dir):
-        return None
-    fallback = os.path.join(tempfile.gettempdir(), f"fastgd-numba-cache-{os.getuid()}")
-    os.makedirs(fallback, exist_ok=True)
-    numba.config.CACHE_DIR = fallback
-    return fallback
+        return True, None
+    folder = _private_dir(os.path.join(tempfile.gettempdir(), f"fastgd-numba-cache-{os.getuid()}"))
+    if folder is None:
+        warnings.warn("fastgd: no private folder to cache compiled kernels in; they are "
+                      "compiled in each process", RuntimeWarning, stacklevel=2)
+        return False, None
+    numba.config.CACHE_DIR = folder
+    return True, folder
 
 
-CACHE_DIR = _ensure_cache_dir()
+USE_CACHE, CACHE_DIR = _cache_dir()
+
+
+def _recovering(cache):
+    """Make ``cache`` (a dispatcher's numba cache) discard an entry it cannot load, with a
+    warning, so the kernel is compiled again instead of failing in every process after."""
+    load = cache.load_overload
+
+    def load_overload(sig, target_context):
+        try:
+            return load(sig, target_context)
+        except Exception as err:  # a truncated, garbled or foreign index or data file
+            warnings.warn(f"fastgd: discarding a corrupt compiled-kernel cache entry "
+                          f"({type(err).__name__}: {err}); compiling it again",
+                          RuntimeWarning, stacklevel=2)
+            cache.flush()
+            return None
+
+    cache.load_overload = load_overload
 
 
 def jit(exact=False, **options):
@@ -56,4 +92,34 @@ def jit(exact=False, **options):
     whatever function LLVM inlines it into (its flags travel with its instructions).
     """
     fastmath = set() if exact else set(FASTMATH)
-    return numba.njit(cache=True, nogil=True, fastmath=fastmath, **options)
+
+    def decorate(fn):
+        dispatcher = numba.njit(cache=USE_CACHE, nogil=True, fastmath=fastmath, **options)(fn)
+        if USE_CACHE:
+            _recovering(dispatcher._cache)
+        return dispatcher
+
+    return decorate
+
+
+def ready(dispatcher, signature):
+    """Whether ``dispatcher`` has machine code for the argument types ``signature`` in memory, or
+    in the disk cache (then loaded now), without compiling anything."""
+    if signature in dispatcher.overloads:
+        return True
+    if not USE_CACHE:
+        return False
+    with global_compiler_lock:
+        result = dispatcher._cache.load_overload(signature, dispatcher.targetctx)
+        if result is None:
+            return False
+        dispatcher._cache_hits[signature] += 1
+        dispatcher.targetctx.insert_user_function(result.entry_point, result.fndesc,
+                                                  [result.library])
+        dispatcher.add_overload(result)
+    return True
+
+
+def say(message):
+    """One line on stderr, before a wait the user should know about (a long compile)."""
+    print(f"fastgd: {message}", file=sys.stderr, flush=True)

@@ -1,52 +1,98 @@
-"""When a fit has diverged, and the ``DivergenceError`` that says so.
+"""The curvature of a fit's loss, the learning rate it allows, and the ``DivergenceError``.
 
-For the convex quadratic J of ``fit_linear``, a step ``lr <= 2/L`` never increases J (``L`` the
-largest eigenvalue of the Hessian ``[X 1]^T [X 1] / m``). So a loss that is not finite, or that
-exceeds ``BLOWUP`` times the starting loss, can only come from a step that is too large.
+``L``, the largest eigenvalue of the Hessian bound ``c [X 1]^T [X 1] / m + l2`` (``c`` 1 for
+squared and Huber loss, 1/4 for logistic), bounds the loss's curvature: a step ``lr < 2/L``
+never increases it, ``lr = 1/L`` is ``lr="auto"``. ``[X 1]^T [X 1]`` is formed exactly (float64,
+a block of rows at a time, no copy of X) where it is small, so L is exact to rounding, whatever
+X's spectrum; beyond ``GRAM_MAX_FEATURES`` features, power iteration from random starts.
 """
 import numpy as np
 
 from .errors import DivergenceError
 
+#: A loss above this many times the starting loss has blown up.
 BLOWUP = 2.0
+#: Most features for which L comes from the (n+1) x (n+1) matrix itself.
+GRAM_MAX_FEATURES = 2048
+#: Rows converted to float64 at a time while forming the matrix.
+_CHUNK_ROWS = 1 << 14
+#: The power iteration's rounds at most, and the relative change at which it stops.
+_POWER_ROUNDS, _POWER_TOL = 300, 1e-7
 
 
-def largest_hessian_eigenvalue(X, iterations=50):
-    """``L``, the largest eigenvalue of ``[X 1]^T [X 1] / m``, by power iteration.
-
-    Plain numpy on the (m, n) data: two matrix-vector products an iteration, no (n, n) matrix.
-    Started from the all-ones vector, whose component on the top eigenvector is non-zero for
-    data with a non-zero mean or spread; the estimate approaches ``L`` from below.
-    """
-    X = np.asarray(X, dtype=np.float64)
+def _gram(X):
+    """``[X 1]^T [X 1] / m`` in float64."""
     m, n = X.shape
-    v = np.ones(n + 1) / np.sqrt(n + 1)
+    A = np.zeros((n + 1, n + 1))
+    for start in range(0, m, _CHUNK_ROWS):
+        part = np.asarray(X[start:start + _CHUNK_ROWS], dtype=np.float64)
+        A[:n, :n] += part.T @ part
+        A[:n, n] += part.sum(axis=0)
+    A[n, :n] = A[:n, n]
+    A[n, n] = m
+    return A / m
+
+
+def _power(X, seed=0):
+    """The largest eigenvalue of ``[X 1]^T [X 1] / m`` by power iteration from a random start."""
+    m, n = X.shape
+    v = np.random.default_rng(seed).standard_normal(n + 1)
+    v /= np.linalg.norm(v)
     eigenvalue = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(iterations):
-            u = X @ v[:n] + v[n]
-            hv = np.append(X.T @ u, u.sum()) / m
-            eigenvalue = float(v @ hv)
-            norm = np.linalg.norm(hv)
-            if norm == 0 or not np.isfinite(norm):
-                break
-            v = hv / norm
+    for _ in range(_POWER_ROUNDS):
+        u = X @ v[:n] + v[n]
+        hv = np.append(X.T @ u, u.sum()) / m
+        previous, eigenvalue = eigenvalue, float(v @ hv)
+        norm = np.linalg.norm(hv)
+        if norm == 0 or not np.isfinite(norm):
+            break
+        v = hv / norm
+        if abs(eigenvalue - previous) <= _POWER_TOL * eigenvalue:
+            break
     return eigenvalue
 
 
-def linear_divergence(X, lr, iteration, loss, w, b):
-    """The ``DivergenceError`` for a ``fit_linear`` that blew up after ``iteration`` updates."""
-    L = largest_hessian_eigenvalue(X)
-    stable = 1.0 / L if L > 0 and np.isfinite(L) else None
+def largest_hessian_eigenvalue(X):
+    """``L0``, the largest eigenvalue of ``[X 1]^T [X 1] / m`` (inf if X overflows it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = np.tile([2.0, -2.0], 50); X = np.c_[c, -c]
+    >>> round(largest_hessian_eigenvalue(X), 6)  # 8: the all-ones start of a power iteration sees 1
+    8.0
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if X.shape[1] <= GRAM_MAX_FEATURES:
+            A = _gram(X)
+            if not np.all(np.isfinite(A)):
+                return np.inf
+            return float(np.linalg.eigvalsh(A)[-1])
+        return max(_power(X, seed) for seed in (0, 1))
+
+
+def curvature(X, loss_name, l2):
+    """``L`` of the loss ``loss_name`` with an L2 penalty ``l2`` at this X."""
+    factor = 0.25 if loss_name == "logistic" else 1.0
+    return factor * largest_hessian_eigenvalue(X) + l2
+
+
+def linear_divergence(X, lr, iteration, loss, w, b, *, loss_name="squared", l2=0.0):
+    """The ``DivergenceError`` for a fit that blew up after ``iteration`` updates."""
+    L = curvature(X, loss_name, l2)
+    stable = 1.0 / L if 0 < L < np.inf else None
     what = "stopped being finite" if not np.isfinite(loss) else f"grew to {loss:.6g}"
-    advice = (
-        f"a stable learning rate for this X is {stable:.6g} (1/L, L = {L:.6g} the largest "
-        "eigenvalue of [X 1]^T [X 1]/m; any lr < 2/L converges)"
-        if stable is not None
-        else "X is too large in magnitude for its loss to be computed; rescale X"
-    )
-    message = (
-        f"gradient descent diverged at iteration {iteration}: the loss {what} "
-        f"with lr={lr:g}; {advice}"
-    )
-    return DivergenceError(message, iteration=iteration, lr=lr, stable_lr=stable, w=w, b=b, loss=loss)
+    if iteration == 0:
+        advice = ("the loss at the start is not finite: X, y or the warm start are too large "
+                  "in magnitude for it to be computed; rescale them")
+        return DivergenceError(f"gradient descent cannot start: {advice}", iteration=0, lr=lr,
+                               stable_lr=stable, w=w, b=b, loss=loss)
+    if stable is None:
+        advice = "X is too large in magnitude for its curvature to be computed; rescale X"
+    else:
+        advice = (f"a stable learning rate for this X is {stable:.6g} (1/L, L = {L:.6g} the "
+                  "largest curvature of the loss; lr=\"auto\" uses it)")
+    message = (f"gradient descent diverged at iteration {iteration}: the loss {what} "
+               f"with lr={lr:g}; {advice}")
+    return DivergenceError(message, iteration=iteration, lr=lr, stable_lr=stable, w=w, b=b,
+                           loss=loss)

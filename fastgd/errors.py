@@ -1,4 +1,4 @@
-"""Exceptions raised by fastgd."""
+"""Exceptions and warnings raised by fastgd."""
 
 
 class DivergenceError(ArithmeticError):
@@ -38,3 +38,17 @@ class DivergenceError(ArithmeticError):
         self.w = w
         self.b = b
         self.loss = loss
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit with ``tol > 0`` made ``max_iter`` updates without reaching ``grad_norm <= tol``.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, fastgd
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = fastgd.fit_linear([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0], tol=1e-9, max_iter=5)
+    >>> caught[0].category.__name__
+    'ConvergenceWarning'
+    """

@@ -17,9 +17,8 @@ class _Result:
     """Attribute access, equality by field and an aligned repr (as scipy's OptimizeResult)."""
 
     def __post_init__(self):
-        # Arrays are made read-only, so a result cannot be changed in place. Inline and by
-        # setflags: with a helper call per field and ``flags.writeable``, building a
-        # LinearResult took 6.9 us, 3.1 like this (Zen 3).
+        # Arrays are made read-only, so a result cannot be changed in place (inline: a small
+        # fit's whole call is microseconds).
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
@@ -53,6 +52,11 @@ class LinearResult(_Result):
         ``sqrt(|dw|^2 + |db|^2)`` at the returned ``w, b``.
     history : ndarray or None
         ``J`` before each update (length ``n_iter``) when asked for, else ``None``.
+    lr : float
+        The learning rate used (``1/L`` where ``lr="auto"`` was asked for).
+
+    ``converged`` says whether ``tol`` was reached, so a fit with ``tol=0`` (a fixed number of
+    updates, the seed's loop) is never "converged", however close it came.
 
     Examples
     --------
@@ -71,6 +75,7 @@ class LinearResult(_Result):
     loss: float
     grad_norm: float
     history: object = None
+    lr: float = None
 
 
 @dataclass(frozen=True, repr=False, eq=False)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .._config import jit
-from .linear_rows import CONTINUE, checkpoint
+from .drivers import CONTINUE, checkpoint
 
 
 @jit()

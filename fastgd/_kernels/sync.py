@@ -2,10 +2,8 @@
 tell each other their block sums are written. Atomic loads, stores and adds on an int64 array
 of flags, a spin-wait, and a yield of the processor.
 
-A parallel loop of ``threads`` iterations is started once for a whole fit; each iteration
-``join``s the team and runs to the end of the fit, and the team members ``meet`` after each
-pass over their share of X. Starting numba's parallel loop every iteration instead cost W3
-1.5-3.9 times its whole one-thread pass.
+A team's members (Python threads running the same GIL-free compiled descent) start once per
+chunk of iterations and ``meet`` after each pass over their share of X.
 
 Numba has no atomics for the CPU; these are LLVM's, each on one element of a 1-D int64 array.
 A store with ``release`` order makes every write before it visible to a thread whose
@@ -24,17 +22,10 @@ from numba.extending import intrinsic
 
 from .._config import jit
 
-#: Int64s in a cache line. The flags of a team each sit on a line of their own: how many
-#: threads have joined, the team's size once closed, and from ``DONE`` on, one per member, how
-#: many rounds it has finished.
+#: Int64s in a cache line. From ``DONE`` on, each member of a team has a flag on a line of its
+#: own: how many rounds it has finished.
 LINE = 8
-JOINED, TEAM, DONE = 0, LINE, 2 * LINE
-#: Added to the count of joined threads to close the team: a thread that joins later sees a
-#: count this large and leaves.
-CLOSED = 1 << 32
-#: Pauses (about 25 ns each here) the first thread waits for the others to join: numba's pool
-#: starts a loop's threads within a few microseconds of each other.
-JOIN_SPINS = 4_000
+DONE = 2 * LINE
 #: Pauses between two yields of the processor while waiting for another thread: about 50 µs
 #: here, enough that a thread which is running answers without a system call, and short enough
 #: that threads beyond the cores (more threads than cores) still take turns.
@@ -150,30 +141,6 @@ def share(count, member, members):
 def team_flags(threads):
     """The zeroed flags of a team of up to ``threads``, with a clear line after the last."""
     return np.zeros(DONE + LINE * (threads + 1), np.int64)
-
-
-@jit(inline="always")
-def join(flags, threads):
-    """Join the team of a parallel loop's ``threads`` iterations: ``(member, members)``.
-
-    The first to join waits (up to ``JOIN_SPINS`` pauses) for the others, then closes the
-    team; one that joins after that gets ``members`` 0 and has nothing to do. So members only
-    ever wait for threads that are running, whatever numba's threading layer does with the
-    loop: if it runs the iterations one after another on one thread, that thread is the team.
-    """
-    member = fetch_add(flags, JOINED, 1)
-    if member == 0:
-        spins = 0
-        while load_acquire(flags, JOINED) < threads and spins < JOIN_SPINS:
-            pause()
-            spins += 1
-        members = fetch_add(flags, JOINED, CLOSED)
-        store_release(flags, TEAM, members)
-        return 0, members
-    if member >= CLOSED:
-        return 0, 0
-    wait_at_least(flags, TEAM, 1)
-    return member, load_acquire(flags, TEAM)
 
 
 @jit(inline="always")

@@ -1,0 +1,178 @@
+"""Runs a compiled descent (``_kernels.drivers.descend``) in chunks, on one thread or a team.
+
+A chunk aims at ``CHUNK_SECONDS``: between chunks Python runs, so Ctrl-C raises
+``KeyboardInterrupt`` within a chunk's time, a callback sees the iterate, and a progress bar
+moves. A team is made of Python threads, each running one member of the same compiled,
+GIL-free function; the calling thread is member 0. Nothing here reads X.
+"""
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _tuning as tune
+from ._kernels import drivers, sync
+from ._kernels.drivers import CONTINUE, GAP, PADDING
+
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _team_executor():
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
+                                           thread_name_prefix="fastgd")
+        return _executor
+
+
+def _forget_executor_in_child():
+    # A forked child has only the thread that forked: the parent's workers are not there.
+    global _executor, _executor_lock
+    _executor, _executor_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_executor_in_child)
+
+
+def _apart(shape, dtype):
+    """A zeroed array with ``PADDING`` bytes clear on either side: one thread's own."""
+    size = int(np.prod(shape))
+    room = PADDING // np.dtype(dtype).itemsize
+    return np.zeros(size + 2 * room, dtype)[room:room + size].reshape(shape)
+
+
+@dataclass
+class Outcome:
+    """How a descent ended: ``status`` (a ``drivers`` code, ``OK`` when a callback stopped it),
+    updates made, J and gradient norm at the last iterate tested, J before each update."""
+
+    status: int
+    n_iter: int
+    loss: float
+    grad_norm: float
+    history: object
+
+
+@dataclass(frozen=True)
+class Info:
+    """What a callback receives: the iterate's number (updates made), J and gradient norm."""
+
+    iteration: int
+    loss: float
+    grad_norm: float
+
+
+class _Progress:
+    """A progress bar over updates (tqdm when installed), shown once the fit is expected to
+    take more than ``PROGRESS_SECONDS``."""
+
+    def __init__(self, total):
+        self.total, self.bar, self.done = total, None, 0
+
+    def advance(self, done, seconds_per_update):
+        if self.bar is None and (self.total - done) * seconds_per_update > tune.PROGRESS_SECONDS:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            self.bar = tqdm(total=self.total, unit="it", desc="fastgd") if tqdm else _TextBar(
+                self.total)
+            self.bar.update(self.done)
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _TextBar:
+    """tqdm's ``update``/``close`` on stderr, for where tqdm is not installed."""
+
+    def __init__(self, total):
+        self.total, self.n = total, 0
+
+    def update(self, count):
+        import sys
+        self.n += count
+        print(f"\rfastgd: {self.n}/{self.total} updates", end="", file=sys.stderr, flush=True)
+
+    def close(self):
+        import sys
+        print(file=sys.stderr, flush=True)
+
+
+def run(plan, Y, Wt, b, loss, settings, *, history=False, callback=None, progress=False):
+    """Descend from ``Wt``, ``b`` (updated in place) by ``plan``; returns ``(Outcome, Wt_last,
+    b_last)``, the last two the state before the last update."""
+    X, threads = plan.X, plan.threads
+    m, n = X.shape
+    k = Y.shape[1]
+    blocks = -(-m // plan.block_rows)
+    halves = 1 if threads == 1 else 2
+    slots = blocks + GAP * (threads - 1)
+    G = np.empty((halves, slots, k, n), X.dtype)
+    gb = np.empty((halves, slots, k))
+    values = np.empty((halves, slots))
+    flags = np.zeros(sync.DONE + sync.LINE * (threads + 1), np.int64)
+    counters = np.zeros(3, np.int64)
+    state = np.array([np.inf, np.nan, np.nan])
+    Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
+    # Each member its own state and gradient: all end every iteration with the same bits.
+    own = [(Wt, b) if member == 0 else (_apart(Wt.shape, Wt.dtype), _apart(b.shape, b.dtype))
+           for member in range(threads)]
+    for member_Wt, member_b in own[1:]:
+        member_Wt[...], member_b[...] = Wt, b
+    gradients = [(_apart((k, n), np.float64), _apart(k, np.float64)) for _ in range(threads)]
+
+    def call(member, history_part):
+        member_Wt, member_b = own[member]
+        dW, db = gradients[member]
+        return drivers.descend(member, threads, X, Y, member_Wt, member_b, plan.spec, loss,
+                               settings, G, gb, values, flags, counters, state, dW, db,
+                               history_part, Wt_last, b_last)
+
+    max_iter = settings.max_iter
+    chunk = max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // (m * n * k))
+    parts = []
+    bar = _Progress(max_iter) if progress else None
+    stopped = False
+    while True:
+        if callback is not None:
+            chunk = min(chunk, tune.CALLBACK_UPDATES)
+        done = int(counters[drivers.UPDATES])
+        counters[drivers.STOP] = min(done + chunk, max_iter)
+        part = np.empty(int(counters[drivers.STOP]) - done if history else 0)
+        start = time.perf_counter()
+        if threads == 1:
+            status = call(0, part)
+        else:
+            team = [_team_executor().submit(call, member, part) for member in range(1, threads)]
+            status = call(0, part)
+            for future in team:
+                future.result()
+        seconds = time.perf_counter() - start
+        now = int(counters[drivers.UPDATES])
+        if history:
+            parts.append(part[:now - done])
+        if seconds > 0 and now > done:
+            chunk = max(1, int(tune.CHUNK_SECONDS * (now - done) / seconds))
+        if bar is not None:
+            bar.advance(now, seconds / max(1, now - done))
+        if callback is not None and (status != CONTINUE or now - done > 0 or done == 0):
+            stopped = callback(Info(now, float(state[drivers.LOSS]),
+                                    float(state[drivers.GRAD_NORM]))) is True
+        if status != CONTINUE or stopped:
+            break
+    if bar is not None:
+        bar.close()
+    outcome = Outcome(drivers.OK if stopped else status, now, float(state[drivers.LOSS]),
+                      float(state[drivers.GRAD_NORM]),
+                      np.concatenate(parts) if history else None)
+    return outcome, Wt_last, b_last

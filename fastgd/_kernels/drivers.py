@@ -1,0 +1,183 @@
+"""The descent over the pass primitive: one compiled function for one thread and for a team.
+
+``descend`` runs the iterations of one member of a team of ``members`` (1 for a one-thread
+fit): each iteration it sums its own run of blocks with :func:`.passes.block_sums`, meets the
+other members (:mod:`.sync`), adds every block's sums in block order, and makes the
+simultaneous update with the penalties. Every member computes the same update from the same
+sums, so all hold the same bits, whatever the team's size, and only one flag an iteration
+passes between them. The team's threads are Python threads (the function releases the GIL),
+so numba's own thread pool is never started.
+
+A call stops at iterate ``run[STOP]`` and returns ``CONTINUE`` there: the Python driver
+(``fastgd._drive``) calls again, and between calls Ctrl-C, a callback or a progress bar can
+act. Everything a later call needs (the update count, the pending update, the blow-up
+ceiling, the sync rounds) is in the arrays passed in.
+"""
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .._config import jit
+from .exact import add, mul, sub
+from .passes import block_sums
+from .sync import meet, share
+
+OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
+
+#: Indices into ``run`` (int64) and ``state`` (float64), the descent's resumable state.
+UPDATES, STOP, PENDING = 0, 1, 2
+CEILING, LOSS, GRAD_NORM = 0, 1, 2
+
+#: The scalars of a descent (``l2``, ``l1`` 0 when unpenalised). ``half`` is 0.5 where J halves
+#: the mean of the losses' values (squared loss), else 1.
+Settings = namedtuple("Settings", ["lr", "max_iter", "tol", "blowup", "l2", "l1", "half",
+                                   "block_rows"])
+
+#: Bytes kept clear around what one thread writes and others do not (two cache lines: the
+#: adjacent-line prefetcher fetches lines in pairs), so no line passes between cores at writes.
+PADDING = 128
+#: Slots left between one member's block sums and the next one's: PADDING bytes of 4-byte slots.
+GAP = PADDING // 4
+
+
+@jit(inline="always")
+def checkpoint(loss, grad_norm, updates, ceiling, blowup, max_iter, tol):
+    """Whether the descent ends at this iterate: ``(status, ceiling)``. The first iterate sets
+    the ceiling, ``blowup`` times its J; ``CONTINUE`` goes on."""
+    if updates == 0:
+        ceiling = blowup * loss
+    if not (np.isfinite(loss) and np.isfinite(grad_norm)):
+        return NONFINITE, ceiling
+    if updates > 0 and loss > ceiling:
+        return BLOWN_UP, ceiling
+    if updates == max_iter or (tol > 0 and grad_norm <= tol):
+        return OK, ceiling
+    return CONTINUE, ceiling
+
+
+@jit(inline="always")
+def _soft(v, t):
+    """The proximal step of ``t |w|``: ``sign(v) max(|v| - t, 0)``."""
+    if v > t:
+        return sub(v, t)
+    if v < -t:
+        return add(v, t)
+    return 0.0
+
+
+@jit(inline="always")
+def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db):
+    """Add the block slots in block order into the gradient ``dW``, ``db`` (times ``scale``,
+    1/m), with the L2 penalty's share; return (J, gradient norm). With an L1 penalty the norm
+    is the gradient mapping's, ``(w - prox(w - lr dW)) / lr``, zero exactly at the optimum.
+
+    :mod:`.exact` arithmetic: nothing fused or reordered, so the bits are those written here.
+    """
+    dW[:] = 0.0
+    db[:] = 0.0
+    total = 0.0
+    for member in range(members):
+        first, last = share(blocks, member, members)
+        for block in range(first, last):
+            slot = block + GAP * member
+            for j in range(dW.shape[0]):
+                db[j] = add(db[j], gb[slot, j])
+                for f in range(dW.shape[1]):
+                    dW[j, f] = add(dW[j, f], np.float64(G[slot, j, f]))
+            total = add(total, values[slot])
+    loss = mul(mul(settings.half, scale), total)
+    squares = 0.0
+    for j in range(dW.shape[0]):
+        db[j] = mul(db[j], scale)
+        squares = add(squares, mul(db[j], db[j]))
+        for f in range(dW.shape[1]):
+            dW[j, f] = mul(dW[j, f], scale)
+            w = np.float64(Wt[j, f])
+            if settings.l2 > 0:
+                dW[j, f] = add(dW[j, f], mul(settings.l2, w))
+                loss = add(loss, mul(mul(0.5, settings.l2), mul(w, w)))
+            if settings.l1 > 0:
+                loss = add(loss, mul(settings.l1, abs(w)))
+                step = sub(w, _soft(sub(w, mul(settings.lr, dW[j, f])),
+                                    mul(settings.lr, settings.l1)))
+                mapped = step / settings.lr
+                squares = add(squares, mul(mapped, mapped))
+            else:
+                squares = add(squares, mul(dW[j, f], dW[j, f]))
+    return loss, math.sqrt(squares)
+
+
+@jit(inline="always")
+def _update(Wt, b, dW, db, settings):
+    """The simultaneous step ``W -= lr dW, b -= lr db`` in float64 (stored in W's dtype), then
+    the L1 penalty's proximal step on W."""
+    lr = settings.lr
+    for j in range(Wt.shape[0]):
+        b[j] = sub(np.float64(b[j]), mul(lr, db[j]))
+        for f in range(Wt.shape[1]):
+            v = sub(np.float64(Wt[j, f]), mul(lr, dW[j, f]))
+            if settings.l1 > 0:
+                v = _soft(v, mul(lr, settings.l1))
+            Wt[j, f] = v
+
+
+@jit()
+def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, sync, run, state,
+            dW, db, history, Wt_last, b_last):
+    """Gradient descent on ``Wt`` (k, n) and ``b`` (k,), in place, as member ``member`` of
+    ``members``; returns the status.
+
+    Each iteration: this member's blocks by ``block_sums`` into the slots ``G``, ``gb``,
+    ``values`` (two sets alternating when ``members > 1``, so a member running ahead never
+    overwrites sums another is still adding), the meeting, the reduction into this member's
+    ``dW``, ``db``, the stop test (``checkpoint``), then the update. A call returns
+    ``CONTINUE`` after the stop test at iterate ``run[STOP]`` (below ``max_iter``), its update
+    pending (``run[PENDING]``) for the next call, else at the end (``OK``, ``NONFINITE`` or
+    ``BLOWN_UP``). Member 0 writes back ``run``, ``state`` (ceiling, J and gradient norm at the
+    last iterate tested), J before each update into ``history`` (from this call's first update,
+    when it is not empty) and the state before the last update into ``Wt_last``, ``b_last``.
+    """
+    m = X.shape[0]
+    blocks = (m + settings.block_rows - 1) // settings.block_rows
+    first, last = share(blocks, member, members)
+    k, n = Wt.shape
+    scale = 1.0 / m  # once: a division every iteration costs small fits a third
+    ceiling = state[CEILING]
+    J = state[LOSS]
+    updates = run[UPDATES]
+    first_update = updates
+    pending = run[PENDING] == 1
+    while True:
+        if not pending:
+            half = updates & (G.shape[0] - 1)
+            # This member's slots: its blocks' sums, GAP slots on from the previous member's.
+            Gh = G[half, GAP * member:]
+            gbh = gb[half, GAP * member:]
+            valuesh = values[half, GAP * member:]
+            for block in range(first, last):
+                valuesh[block] = block_sums(spec, loss, member, X, Y, Wt, b, block,
+                                            settings.block_rows, Gh, gbh)
+            if members > 1:
+                meet(sync, member, members, updates + 1)
+            J, grad_norm = _reduce(G[half], gb[half], values[half], blocks, members, scale,
+                                   settings, Wt, dW, db)
+            status, ceiling = checkpoint(J, grad_norm, updates, ceiling, settings.blowup,
+                                         settings.max_iter, settings.tol)
+            if status == CONTINUE and updates == run[STOP]:
+                run[PENDING] = 1  # every member returns here; member 0 writes the rest
+            if status != CONTINUE or updates == run[STOP]:
+                if member == 0:
+                    run[UPDATES] = updates
+                    state[CEILING], state[LOSS], state[GRAD_NORM] = ceiling, J, grad_norm
+                return status
+        pending = False
+        if member == 0:
+            if history.size:
+                history[updates - first_update] = J
+            for j in range(k):
+                b_last[j] = b[j]
+                for f in range(n):
+                    Wt_last[j, f] = Wt[j, f]
+        _update(Wt, b, dW, db, settings)
+        updates += 1

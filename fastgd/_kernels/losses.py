@@ -1,0 +1,80 @@
+"""The losses, each defined once: a row's prediction ``z = x . w + b`` against its target ``y``.
+
+A loss is a small namedtuple whose *type* picks its code when a pass is compiled (numba types a
+namedtuple by its class), so a fit compiles only the loss it uses and the choice costs nothing
+in the loop. Every pass accumulates ``start(loss, b, y) + x . w`` row by row and hands the
+total to ``error_value``, which returns the row's error (dloss/dz, what the gradient sums take)
+and its value:
+
+- ``Squared()``: accumulates the residual ``r = z - y``; error ``r``; value ``r * r``, halved
+  once for the whole sum (``HALVED``) so that J is seed 002's ``1/(2m) sum r^2`` bit for bit.
+- ``Huber(delta)``: error ``clip(r, -delta, delta)``; value ``r^2 / 2`` within ``delta``, else
+  ``delta (|r| - delta / 2)``.
+- ``Logistic()``: accumulates ``z`` itself (y in {0, 1}); error ``sigmoid(z) - y``; value
+  ``log(1 + e^z) - y z``, computed as ``max(z, 0) + log1p(e^-|z|) - y z`` so it never overflows.
+"""
+import math
+from collections import namedtuple
+
+from numba import types
+from numba.extending import overload
+from numba.np.numpy_support import as_dtype
+
+Squared = namedtuple("Squared", [])
+Huber = namedtuple("Huber", ["delta"])
+Logistic = namedtuple("Logistic", [])
+
+#: Loss names as the public API spells them.
+LOSSES = {"squared": Squared, "huber": Huber, "logistic": Logistic}
+
+
+def make(name, delta):
+    """The loss object for the API's ``loss`` name (``delta`` serves Huber only)."""
+    return Huber(float(delta)) if name == "huber" else LOSSES[name]()
+
+
+def halved(loss):
+    """Whether J is half the mean of the values (squared loss) rather than their mean."""
+    return isinstance(loss, Squared)
+
+
+def _kind(loss):
+    return loss.instance_class if isinstance(loss, types.BaseNamedTuple) else None
+
+
+def start(loss, b, y):
+    """What a row's sum starts from: ``b - y`` (the residual's losses) or ``b`` (logistic)."""
+
+
+def error_value(loss, total, y):
+    """``(error, value)`` of a row whose sum (from ``start``) came to ``total``."""
+
+
+@overload(start, inline="always")
+def _start(loss, b, y):
+    if _kind(loss) is Logistic:
+        return lambda loss, b, y: b
+    return lambda loss, b, y: b - y
+
+
+@overload(error_value, inline="always")
+def _error_value(loss, total, y):
+    kind = _kind(loss)
+    if kind is Squared:
+        return lambda loss, total, y: (total, total * total)
+    real = as_dtype(total).type  # the error stays in X's float type
+    if kind is Huber:
+        def huber(loss, total, y):
+            delta = real(loss.delta)
+            if abs(total) <= delta:
+                return total, 0.5 * total * total
+            return (delta if total > 0 else -delta), delta * (abs(total) - 0.5 * delta)
+        return huber
+    if kind is Logistic:
+        def logistic(loss, total, y):
+            z = float(total)
+            decay = math.exp(-abs(z))  # in (0, 1]: never overflows
+            sigmoid = 1.0 / (1.0 + decay) if z >= 0 else decay / (1.0 + decay)
+            return real(sigmoid) - y, max(z, 0.0) + math.log1p(decay) - float(y) * z
+        return logistic
+    return None

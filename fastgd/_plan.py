@@ -1,0 +1,207 @@
+"""The planner: which pass reads X, on how many threads, in which blocks.
+
+``KERNELS`` is the one table of passes, in order of preference. A pass compiled per number of
+features (``per_width``) is an optimisation, never a wait: it is taken only where its machine
+code is already in memory or in numba's disk cache (``fastgd.precompile`` puts it there), or
+where the fit's own work dwarfs a compile (said on stderr first). Otherwise a width-agnostic
+pass runs at once: ``rows`` or ``columns``, compiled once per dtype, layout and loss.
+"""
+import functools
+import os
+from dataclasses import dataclass
+
+import llvmlite.binding
+import numba
+import numpy as np
+
+from . import _tuning as tune
+from ._config import ready, say
+from ._kernels import drivers, passes
+from ._kernels.layout import fortran_copy
+from ._kernels.losses import Squared
+from ._kernels.tiles import lanes
+
+#: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: about
+#: a minute of the width-agnostic pass, against a compile of 10-20 s that is then cached.
+COMPILE_PAYS_ELEMENT_UPDATES = 2 * 10**11
+
+
+def _fixed(X):
+    n = X.shape[1]
+    return n <= tune.FIXED_WIDTH_MAX and (X.flags.f_contiguous or X.nbytes < tune.COLUMN_COPY_MAX_BYTES)
+
+
+def _row_vectors(X):
+    n = X.shape[1]
+    return (X.flags.c_contiguous and lanes(X.itemsize) <= n <= tune.VECTORS_MAX_FEATURES
+            and (X.nbytes >= tune.PREFETCH_MIN_BYTES
+                 or tune.VECTORS_MIN_FEATURES_IN_CACHE <= n <= tune.TILE_MAX_FEATURES))
+
+
+def _tiles(X):
+    return X.flags.c_contiguous and X.shape[1] <= tune.TILE_MAX_FEATURES
+
+
+def _columns(X):
+    return X.flags.f_contiguous and not X.flags.c_contiguous
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One row of the table: a pass, the X it reads, the losses it computes."""
+
+    name: str
+    spec: type
+    takes: object  # X -> bool
+    squared_only: bool
+    per_width: bool
+
+
+KERNELS = (
+    Kernel("fixed", passes.FixedWidth, _fixed, squared_only=False, per_width=True),
+    Kernel("vectors", passes.RowVectors, _row_vectors, squared_only=True, per_width=True),
+    Kernel("tile", passes.Tiles, _tiles, squared_only=True, per_width=True),
+    Kernel("columns", passes.Columns, _columns, squared_only=False, per_width=False),
+    Kernel("rows", passes.Rows, lambda X: True, squared_only=False, per_width=False),
+)
+BY_NAME = {kernel.name: kernel for kernel in KERNELS}
+
+
+def block_rows(m, n):
+    """Rows per block for X of shape (m, n): fixed by the shape alone, so results never depend
+    on threads. About ``BLOCK_ELEMENTS`` elements, cut smaller to give ``MIN_BLOCKS``."""
+    group = tune.BLOCK_ROW_MULTIPLE
+    share = -(-m // tune.MIN_BLOCKS)
+    rows = min(tune.BLOCK_ELEMENTS // n // group * group, -(-share // group) * group)
+    return max(tune.MIN_BLOCK_ROWS, rows)
+
+
+@functools.cache
+def compiled_cpu():
+    """The CPU that numba compiles for, by LLVM's name: ``NUMBA_CPU_NAME`` or the host's."""
+    return numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
+
+
+def prefetch_distance(X, kernel):
+    """How far ahead (elements) ``kernel`` prefetches X, or None: only X beyond the caches."""
+    if X.nbytes < tune.PREFETCH_MIN_BYTES:
+        return None
+    if kernel == "tile":
+        return tune.PREFETCH_BYTES // X.itemsize
+    if kernel == "vectors" and compiled_cpu() in tune.ROW_VECTOR_PREFETCH_CPUS:
+        return tune.ROW_VECTOR_PREFETCH_BYTES[X.itemsize] // X.itemsize
+    return None
+
+
+def make_spec(kernel, X, threads):
+    """The pass spec of ``kernel`` for X (a Fortran-order X for ``fixed``)."""
+    n = X.shape[1]
+    if kernel == "fixed":
+        return passes.FixedWidth((0,) * n)  # the tuple's length types the compiled variant
+    if kernel in ("vectors", "tile"):
+        return BY_NAME[kernel].spec((0,) * n, prefetch_distance(X, kernel))
+    if kernel == "columns":
+        # A block's errors, one row per thread, a line or two clear between rows.
+        rows = block_rows(*X.shape)
+        return passes.Columns(np.empty((threads, rows + drivers.PADDING // X.itemsize), X.dtype))
+    return passes.Rows()
+
+
+_ready = {}
+
+
+def _available(kernel, X, Y, loss):
+    """Whether ``kernel``'s variant for X, Y and ``loss`` is compiled or cached (memoised)."""
+    if kernel == "fixed" and not X.flags.f_contiguous:
+        # The pass reads X's Fortran-order copy: writable, of the same dtype and width.
+        x_type = numba.typeof(np.empty((min(X.shape[0], 2), X.shape[1]), X.dtype, order="F"))
+    else:
+        x_type = numba.typeof(X)
+    key = (kernel, X.shape[1], x_type, numba.typeof(Y), type(loss),
+           prefetch_distance(X, kernel) is None)
+    if key not in _ready:
+        args = example_arguments(X[:1], Y[:1], make_spec(kernel, X, 1), loss)
+        signature = tuple(numba.typeof(arg) for arg in args)
+        signature = signature[:2] + (x_type, key[3]) + signature[4:]
+        _ready[key] = ready(drivers.descend, signature)
+    return _ready[key]
+
+
+def example_arguments(X, Y, spec, loss):
+    """Arguments of ``drivers.descend`` with the types a fit of X, Y, ``spec`` and ``loss`` uses."""
+    k, n = Y.shape[1], X.shape[1]
+    settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64)
+    return (0, 1, X, Y, np.zeros((k, n), X.dtype), np.zeros(k, X.dtype), spec, loss, settings,
+            np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1)),
+            np.zeros(1, np.int64), np.zeros(2, np.int64), np.zeros(3), np.zeros(0),
+            np.zeros((k, n), X.dtype), np.zeros(k, X.dtype))
+
+
+def forget_availability():
+    """Forget what ``_available`` learnt (after ``precompile`` compiled more)."""
+    _ready.clear()
+
+
+def idle_cores():
+    """Cores not busy with other runnable threads right now (Linux: ``/proc/loadavg``'s count of
+    runnable threads, which includes the reader), or every core this process may use."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        with open("/proc/loadavg") as handle:
+            running = int(handle.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return cores
+    return max(1, min(cores, cores - (running - 1)))
+
+
+def thread_count(n_threads, m, n, k):
+    """Threads for X of (m, n): ``n_threads``, or by default one for small X and the idle
+    cores for large X; never more than X has blocks."""
+    blocks = -(-m // block_rows(m, n))
+    if n_threads is None:
+        if m * n * k < tune.PARALLEL_MIN_ELEMENTS:
+            return 1
+        n_threads = idle_cores()
+    return max(1, min(n_threads, blocks))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the driver runs: the pass ``spec`` of ``kernel`` over ``X`` (the caller's, or its
+    Fortran-order copy), on ``threads`` threads, in blocks of ``block_rows`` rows."""
+
+    kernel: str
+    spec: object
+    X: np.ndarray
+    threads: int
+    block_rows: int
+
+
+def plan(X, Y, loss, max_iter, n_threads, kernel=None):
+    """The plan for a fit of X against Y with ``loss``. ``kernel`` forces a row of the table
+    (for tests and benchmarks that set one pass against another); it must suit X and loss."""
+    m, n = X.shape
+    k = Y.shape[1]
+    threads = thread_count(n_threads, m, n, k)
+    if kernel is None:
+        kernel = choose(X, Y, loss, max_iter)
+    if kernel == "fixed" and not X.flags.f_contiguous:
+        X = fortran_copy(X, min(threads, 2) if X.nbytes >= (1 << 20) else 1)
+    return Plan(kernel, make_spec(kernel, X, threads), X, threads, block_rows(m, n))
+
+
+def choose(X, Y, loss, max_iter):
+    """The first row of ``KERNELS`` that reads X and computes ``loss`` and, if per-width, is
+    compiled already or worth compiling now."""
+    squared = isinstance(loss, Squared)
+    for kernel in KERNELS:
+        if not kernel.takes(X) or (kernel.squared_only and not squared):
+            continue
+        if not kernel.per_width or _available(kernel.name, X, Y, loss):
+            return kernel.name
+        if X.size * Y.shape[1] * max_iter >= COMPILE_PAYS_ELEMENT_UPDATES:
+            say(f"compiling the {kernel.name} kernel for {X.shape[1]} features, {X.dtype} "
+                "(10-20 s, once: it is cached for later processes)")
+            _ready.clear()
+            return kernel.name
+    raise AssertionError("the rows pass takes every X")  # unreachable: rows takes every X
