@@ -6,6 +6,7 @@ code is already in memory or in numba's disk cache (``fastgd.precompile`` puts i
 where the fit's own work dwarfs a compile (said on stderr first). Otherwise a width-agnostic
 pass runs at once: ``rows`` or ``columns``, compiled once per dtype, layout and loss.
 """
+import ctypes
 import functools
 import os
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from ._kernels.layout import fortran_copy
 from ._kernels.losses import Squared
 from ._kernels.tiles import lanes
 
-#: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: about
-#: a minute of the width-agnostic pass, against a compile of 10-20 s that is then cached.
-COMPILE_PAYS_ELEMENT_UPDATES = 2 * 10**11
+#: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: some
+#: 10 s of the width-agnostic pass, against a compile of 2 s that is then cached.
+COMPILE_PAYS_ELEMENT_UPDATES = 3 * 10**10
 
 
 def _fixed(X):
@@ -110,15 +111,24 @@ def make_spec(kernel, X, threads):
 _ready = {}
 
 
-def _available(kernel, X, Y, loss):
-    """Whether ``kernel``'s variant for X, Y and ``loss`` is compiled or cached (memoised)."""
+def _key(kernel, X, Y, loss):
+    """What sets the numba types of a fit by ``kernel``: ``(key, X's type)``."""
     if kernel == "fixed" and not X.flags.f_contiguous:
         # The pass reads X's Fortran-order copy: writable, of the same dtype and width.
         x_type = numba.typeof(np.empty((min(X.shape[0], 2), X.shape[1]), X.dtype, order="F"))
     else:
         x_type = numba.typeof(X)
-    key = (kernel, X.shape[1], x_type, numba.typeof(Y), type(loss),
-           prefetch_distance(X, kernel) is None)
+    width = X.shape[1] if BY_NAME[kernel].per_width else None
+    return (kernel, width, x_type, numba.typeof(Y), type(loss),
+            prefetch_distance(X, kernel) is None), x_type
+
+
+def _available(kernel, X, Y, loss, compiling=False):
+    """Whether ``kernel``'s variant for X, Y and ``loss`` is compiled or cached (memoised);
+    ``compiling=True`` records that it is about to be."""
+    key, x_type = _key(kernel, X, Y, loss)
+    if compiling:
+        _ready[key] = True
     if key not in _ready:
         args = example_arguments(X[:1], Y[:1], make_spec(kernel, X, 1), loss)
         signature = tuple(numba.typeof(arg) for arg in args)
@@ -133,8 +143,8 @@ def example_arguments(X, Y, spec, loss):
     settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64)
     return (0, 1, X, Y, np.zeros((k, n), X.dtype), np.zeros(k, X.dtype), spec, loss, settings,
             np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1)),
-            np.zeros(1, np.int64), np.zeros(2, np.int64), np.zeros(3), np.zeros(0),
-            np.zeros((k, n), X.dtype), np.zeros(k, X.dtype))
+            np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3), np.zeros((k, n)),
+            np.zeros(k), np.zeros(0), np.zeros((k, n), X.dtype), np.zeros(k, X.dtype))
 
 
 def forget_availability():
@@ -183,11 +193,33 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
     m, n = X.shape
     k = Y.shape[1]
     threads = thread_count(n_threads, m, n, k)
+    X, Y = writable_alias(X), writable_alias(Y)
     if kernel is None:
         kernel = choose(X, Y, loss, max_iter)
     if kernel == "fixed" and not X.flags.f_contiguous:
         X = fortran_copy(X, min(threads, 2) if X.nbytes >= (1 << 20) else 1)
-    return Plan(kernel, make_spec(kernel, X, threads), X, threads, block_rows(m, n))
+    spec = make_spec(kernel, X, threads)
+    if not BY_NAME[kernel].per_width and not _available(kernel, X, Y, loss):
+        _available(kernel, X, Y, loss, compiling=True)
+        say(f"compiling the {kernel} kernel for {X.dtype} X in {_order(X)} order, {Y.dtype} y, "
+            f"{type(loss).__name__.lower()} loss (a few seconds, once: it is cached)")
+    return Plan(kernel, spec, X, threads, block_rows(m, n))
+
+
+def _order(X):
+    return "C" if X.flags.c_contiguous else "Fortran" if X.flags.f_contiguous else "strided"
+
+
+def writable_alias(array):
+    """``array`` itself, or for a read-only one a writable view of the same memory (no copy):
+    the kernels never write X or y, and one compiled variant then serves both."""
+    if array.flags.writeable or array.size == 0:
+        return array
+    low = sum(s * (d - 1) for s, d in zip(array.strides, array.shape) if s < 0)
+    high = sum(s * (d - 1) for s, d in zip(array.strides, array.shape) if s > 0) + array.itemsize
+    buffer = (ctypes.c_char * (high - low)).from_address(array.ctypes.data + low)
+    buffer.owner = array  # the memory lives as long as the alias does
+    return np.ndarray(array.shape, array.dtype, buffer=buffer, offset=-low, strides=array.strides)
 
 
 def choose(X, Y, loss, max_iter):
@@ -201,7 +233,7 @@ def choose(X, Y, loss, max_iter):
             return kernel.name
         if X.size * Y.shape[1] * max_iter >= COMPILE_PAYS_ELEMENT_UPDATES:
             say(f"compiling the {kernel.name} kernel for {X.shape[1]} features, {X.dtype} "
-                "(10-20 s, once: it is cached for later processes)")
-            _ready.clear()
+                "(a few seconds, once: it is cached for later processes)")
+            _available(kernel.name, X, Y, loss, compiling=True)
             return kernel.name
     raise AssertionError("the rows pass takes every X")  # unreachable: rows takes every X

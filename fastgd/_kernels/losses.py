@@ -74,7 +74,10 @@ def _error_value(loss, total, y):
         def logistic(loss, total, y):
             z = float(total)
             decay = math.exp(-abs(z))  # in (0, 1]: never overflows
-            sigmoid = 1.0 / (1.0 + decay) if z >= 0 else decay / (1.0 + decay)
-            return real(sigmoid) - y, max(z, 0.0) + math.log1p(decay) - float(y) * z
+            numerator = 1.0
+            if z < 0:
+                numerator = decay
+            return (real(numerator / (1.0 + decay)) - y,
+                    max(z, 0.0) + math.log1p(decay) - float(y) * z)
         return logistic
     return None

@@ -1,0 +1,122 @@
+"""What asv's benchmarks and the report (``python asv_bench/report.py``) share: the spec's
+workloads W1-W9, the read floor, timing in interleaved rounds, and a fit by a named kernel."""
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+import fastgd
+from fastgd import _plan
+from fastgd.linear import descend
+from fastgd._validate import linear_problem
+
+LR = 0.01
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    label: str
+    rows: int
+    features: int
+    iterations: int
+    dtype: str = "float64"
+    loss: str = "squared"
+
+
+WORKLOADS = {
+    w.name: w
+    for w in [
+        Workload("W1", "seed", 3, 1, 1000),
+        Workload("W2", "small", 100, 1, 1000),
+        Workload("W3", "in-cache", 1_000, 10, 1000),
+        Workload("W4", "mid", 100_000, 10, 100),
+        Workload("W5", "large", 1_000_000, 20, 20),
+        Workload("W5f32", "large float32", 1_000_000, 20, 20, "float32"),
+        Workload("W5huber", "large Huber", 1_000_000, 20, 20, loss="huber"),
+        Workload("W6", "wide", 200_000, 100, 20),
+        Workload("W9", "logistic", 1_000_000, 20, 20, loss="logistic"),
+    ]
+}
+
+
+def random_problem(rows, features, dtype="float64", seed=0):
+    """``X`` standard normal, ``y = X @ w_true + 0.5``, from ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, features))
+    y = X @ rng.standard_normal(features) + 0.5
+    return X.astype(dtype, copy=False), y.astype(dtype, copy=False)
+
+
+@lru_cache(maxsize=2)
+def make_problem(workload):
+    """``(X, y)`` for a workload, read-only (cached: building W5 takes a while). W9's y is
+    ``(X w_true + 0.5 + noise > 0)``."""
+    if workload.name == "W1":
+        X, y = np.array([[1.0], [2.0], [3.0]]), np.array([2.0, 4.0, 6.0])
+    else:
+        X, y = random_problem(workload.rows, workload.features, workload.dtype)
+        if workload.loss == "logistic":
+            noise = np.random.default_rng(1).standard_normal(workload.rows)
+            y = (y + noise > 0).astype(workload.dtype)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
+
+
+def fit(workload, **options):
+    """``fastgd.fit_linear`` on the workload's data with its loss and iterations."""
+    X, y = make_problem(workload)
+    return fastgd.fit_linear(X, y, lr=LR, max_iter=workload.iterations, loss=workload.loss,
+                             **options)
+
+
+def fit_by_kernel(X, y, kernel, *, threads=1, lr=LR, max_iter=1000, loss="squared",
+                  history=False):
+    """``fit_linear(X, y)`` by the kernel named (a row of ``fastgd._plan.KERNELS``) whatever the
+    planner would choose: for setting one kernel against another."""
+    problem = linear_problem(X, y, lr=lr, max_iter=max_iter, tol=0.0, w0=None, b0=None,
+                             history=history, loss=loss)
+    return descend(problem, _plan.plan(problem.X, problem.Y, problem.loss, max_iter, threads,
+                                       kernel))
+
+
+@numba.njit(nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+def read_passes(flat, passes):
+    """The floor: sum every element of the 1-D ``flat`` once per pass (one vectorised read)."""
+    total = 0.0
+    for _ in range(passes):
+        partial = flat.dtype.type(0)
+        for i in range(flat.size):
+            partial += flat[i]
+        total += partial
+    return total
+
+
+def _calls_filling(fn, min_seconds):
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return number
+        number *= 2 if elapsed == 0 else max(2, min(10, int(min_seconds / elapsed) + 1))
+
+
+def best_times(*fns, repeat=5, min_seconds=0.02):
+    """Seconds one call of each of ``fns`` takes: the best of ``repeat`` rounds, each round
+    timing every function in turn, so a burst of load slows all alike and their ratios hold."""
+    for fn in fns:
+        fn()  # warm: compile, caches, page faults
+    numbers = [_calls_filling(fn, min_seconds) for fn in fns]
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for index, (fn, number) in enumerate(zip(fns, numbers)):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[index] = min(best[index], (time.perf_counter() - start) / number)
+    return best
