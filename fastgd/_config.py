@@ -120,6 +120,18 @@ def ready(dispatcher, signature):
     return True
 
 
+def interruptible(fn, *args):
+    """``fn(*args)`` for a compiled ``fn``: a Ctrl-C that lands while numba converts its result
+    to Python objects surfaces as SystemError caused by KeyboardInterrupt; it is raised as the
+    KeyboardInterrupt it is."""
+    try:
+        return fn(*args)
+    except SystemError as err:
+        if isinstance(err.__cause__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
+
+
 def say(message):
     """One line on stderr, before a wait the user should know about (a long compile)."""
     print(f"fastgd: {message}", file=sys.stderr, flush=True)

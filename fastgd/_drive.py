@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _tuning as tune
+from ._config import interruptible
 from ._kernels import drivers, sync
 from ._kernels.drivers import CONTINUE, GAP, PADDING
 
@@ -21,12 +22,17 @@ _executor = None
 _executor_lock = threading.Lock()
 
 
+#: Most helper threads at once, over all fits: far more than any fit takes (its threads are
+#: capped at the cores), so fits on several Python threads at once never queue a member behind
+#: another fit's (whose members would then wait for it). Threads start as needed and are reused.
+MAX_HELPERS = 8 * (os.cpu_count() or 2) + 8
+
+
 def _team_executor():
     global _executor
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
-                                           thread_name_prefix="fastgd")
+            _executor = ThreadPoolExecutor(max_workers=MAX_HELPERS, thread_name_prefix="fastgd")
         return _executor
 
 
@@ -75,7 +81,7 @@ class _Progress:
         self.total, self.bar, self.done = total, None, 0
 
     def advance(self, done, seconds_per_update):
-        if self.bar is None and (self.total - done) * seconds_per_update > tune.PROGRESS_SECONDS:
+        if self.bar is None and self.total * seconds_per_update > tune.PROGRESS_SECONDS:
             try:
                 from tqdm.auto import tqdm
             except ImportError:
@@ -134,9 +140,9 @@ def run(plan, Y, Wt, b, loss, settings, *, history=False, callback=None, progres
     def call(member, history_part):
         member_Wt, member_b = own[member]
         dW, db = gradients[member]
-        return drivers.descend(member, threads, X, Y, member_Wt, member_b, plan.spec, loss,
-                               settings, G, gb, values, flags, counters, state, dW, db,
-                               history_part, Wt_last, b_last)
+        return interruptible(drivers.descend, member, threads, X, Y, member_Wt, member_b,
+                             plan.spec, loss, settings, G, gb, values, flags, counters, state,
+                             dW, db, history_part, Wt_last, b_last)
 
     max_iter = settings.max_iter
     chunk = max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // (m * n * k))
@@ -165,7 +171,7 @@ def run(plan, Y, Wt, b, loss, settings, *, history=False, callback=None, progres
             chunk = max(1, int(tune.CHUNK_SECONDS * (now - done) / seconds))
         if bar is not None:
             bar.advance(now, seconds / max(1, now - done))
-        if callback is not None and (status != CONTINUE or now - done > 0 or done == 0):
+        if callback is not None:
             stopped = callback(Info(now, float(state[drivers.LOSS]),
                                     float(state[drivers.GRAD_NORM]))) is True
         if status != CONTINUE or stopped:

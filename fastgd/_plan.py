@@ -152,10 +152,15 @@ def forget_availability():
     _ready.clear()
 
 
+def cores():
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def idle_cores():
     """Cores not busy with other runnable threads right now (Linux: ``/proc/loadavg``'s count of
     runnable threads, which includes the reader), or every core this process may use."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = globals()["cores"]()
     try:
         with open("/proc/loadavg") as handle:
             running = int(handle.read().split()[3].split("/")[0])
@@ -166,13 +171,13 @@ def idle_cores():
 
 def thread_count(n_threads, m, n, k):
     """Threads for X of (m, n): ``n_threads``, or by default one for small X and the idle
-    cores for large X; never more than X has blocks."""
+    cores for large X; never more than the cores, nor than X has blocks."""
     blocks = -(-m // block_rows(m, n))
     if n_threads is None:
         if m * n * k < tune.PARALLEL_MIN_ELEMENTS:
             return 1
         n_threads = idle_cores()
-    return max(1, min(n_threads, blocks))
+    return max(1, min(n_threads, blocks, cores()))
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,9 @@ def _lr(text):
     return text if text == "auto" else float(text)
 
 
+_lr.__name__ = "lr"  # argparse's message: invalid lr value
+
+
 def _attach_values(argv):
     """``--x0 -1.2,1`` as ``--x0=-1.2,1``: argparse takes a value that starts with ``-`` for an
     option unless it is attached."""

@@ -1,13 +1,14 @@
 """``minimize`` and ``maximize``: seeds 000 and 001 as a compiled general optimiser."""
+import math
 import numbers
-import weakref
+import time
 
-import numba
 import numpy as np
 from numba.core.errors import NumbaError
 from numba.core.registry import CPUDispatcher
 
 from . import symbolic
+from ._config import interruptible
 from ._kernels import descent
 from ._validate import flag, iteration_count, non_negative_tol, positive_lr, real_array
 from .errors import DivergenceError
@@ -18,26 +19,8 @@ __all__ = ["maximize", "minimize"]
 #: A gradient norm above this many times ``1 + norm(grad(x0))`` has grown without bound.
 GROWTH = 1e12
 
-_compiled = weakref.WeakKeyDictionary()  # plain function -> its numba dispatcher, or None
-
-
-def _jitted(fn):
-    """``fn`` as a numba dispatcher, compiled once per function; ``None`` if numba cannot."""
-    if isinstance(fn, CPUDispatcher):
-        return fn
-    try:
-        return _compiled[fn]
-    except (KeyError, TypeError):
-        pass
-    try:
-        dispatcher = numba.njit(fn)
-    except (NumbaError, TypeError, ValueError):
-        dispatcher = None
-    try:
-        _compiled[fn] = dispatcher
-    except TypeError:  # not weak-referenceable: compile every call
-        pass
-    return dispatcher
+#: Seconds a chunk of the descent aims at before Python runs again (Ctrl-C acts between chunks).
+CHUNK_SECONDS = 0.1
 
 
 def _start(x0):
@@ -59,7 +42,7 @@ def _start(x0):
     return array.astype(np.float64)
 
 
-def _checked_gradient(grad, x):
+def _checked_gradient(grad, x, at="x0"):
     """``grad(x)``, checked to be shaped like ``x`` and finite; as a float or float64 array."""
     g = grad(x)
     if isinstance(x, float):
@@ -71,11 +54,50 @@ def _checked_gradient(grad, x):
         if not isinstance(g, np.ndarray) or g.dtype.kind not in "iuf":
             raise TypeError(f"grad must return a real array shaped like x0 {x.shape}, got {g!r}")
         if g.shape != x.shape:
-            raise ValueError(f"grad must return an array of shape {x.shape} like x0, got shape {g.shape}")
+            raise ValueError(f"grad must return an array of shape {x.shape} like x0, got shape "
+                             f"{g.shape}" + ("" if at == "x0" else f" at {at}"))
         g = g.astype(np.float64)
-    if not np.all(np.isfinite(g)):
+    if at == "x0" and not np.all(np.isfinite(g)):
         raise ValueError(f"grad(x0) must be finite, got {g}")
     return g
+
+
+class _CheckedGradient:
+    """A plain Python gradient, checked at every call: a shape or type that changes mid-run is
+    a clear error naming ``grad``, never a failure deep inside the loop."""
+
+    def __init__(self, grad, x0):
+        self.grad, self.scalar, self.calls = grad, isinstance(x0, float), 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return _checked_gradient(self.grad, float(x) if self.scalar else x,
+                                 at=f"iterate {self.calls}")
+
+
+def _run(compiled, grad, x, g, step, tol, max_iter, record):
+    """The descent in chunks of about ``CHUNK_SECONDS`` (Python runs between them, so Ctrl-C
+    raises KeyboardInterrupt there): ``(status, x, grad_norm, updates, last good x, trail)``."""
+    limit = GROWTH * (1.0 + descent.norm(g))
+    done, chunk, trails, last = 0, 64, [], x
+    while True:
+        start = time.perf_counter()
+        if compiled is not None:
+            try:
+                status, x, g, grad_norm, updates, last, trail = interruptible(
+                    descent.compiled_loop, compiled, x, g, step, tol, min(chunk, max_iter - done),
+                    limit, record)
+            except (NumbaError, ValueError, TypeError) as err:
+                raise ValueError(f"grad failed inside the compiled loop: {err}".splitlines()[0]) from None
+        else:
+            status, x, g, grad_norm, updates, last, trail = descent.loop(
+                grad, x, g, step, tol, min(chunk, max_iter - done), limit, record)
+        seconds = time.perf_counter() - start
+        trails.append(trail if not trails else trail[1:])
+        done += updates
+        if status != descent.OK or grad_norm <= tol or done == max_iter:
+            return status, x, grad_norm, done, last, np.concatenate(trails)
+        chunk = max(1, int(chunk * min(16.0, CHUNK_SECONDS / max(seconds, 1e-9))))
 
 
 def _stable_lr(grad, x0, g0, step):
@@ -109,16 +131,12 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
     g = _checked_gradient(grad, x)
     step = sign * lr
     record = path or fun is not None
-    compiled = _jitted(grad)
-    run = None
-    if compiled is not None:
-        try:
-            run = descent.compiled_loop(compiled, x, g, step, tol, max_iter, GROWTH, record)
-        except NumbaError:
-            _compiled[grad] = None  # numba cannot: from now on, Python for this function
-    if run is None:
-        run = descent.loop(grad, x, g, step, tol, max_iter, GROWTH, record)
-    status, x_final, grad_norm, nit, last, trail = run
+    # A numba-compiled gradient runs the loop compiled; a plain Python one runs as Python, so it
+    # keeps Python's meaning (globals read at each call, integers that never wrap).
+    compiled = grad if isinstance(grad, CPUDispatcher) else None
+    python_grad = grad if compiled is not None else _CheckedGradient(grad, x)
+    status, x_final, grad_norm, nit, last, trail = _run(compiled, python_grad, x, g, step, tol,
+                                                        max_iter, record)
 
     if status != descent.OK:
         stable = _stable_lr(grad, x, g, step)
@@ -131,8 +149,8 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
             iteration=int(nit), lr=lr, stable_lr=stable, w=last, b=None, loss=float(grad_norm))
     values = None
     if fun is not None:
-        values = np.array([float(fun(float(point) if isinstance(x, float) else point))
-                           for point in trail], dtype=np.float64)
+        values = np.array([_objective(fun, float(point) if isinstance(x, float) else point, i)
+                           for i, point in enumerate(trail)], dtype=np.float64)
     return MinimizeResult(
         x=float(x_final) if isinstance(x, float) else np.array(x_final),
         nit=int(nit),
@@ -143,6 +161,19 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
     )
 
 
+def _objective(fun, x, iterate):
+    """``fun(x)`` as a float; an array or a NaN is an error naming ``fun``."""
+    value = fun(x)
+    if isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0 or not isinstance(
+            value, (numbers.Real, np.ndarray, np.generic)):
+        raise TypeError(f"fun must return a real number, got {value!r} at iterate {iterate}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"fun is NaN at iterate {iterate} (x = {x}): the descent left the "
+                         "objective's domain; start elsewhere or take a smaller lr")
+    return value
+
+
 def minimize(grad, x0, *, lr=0.1, tol=1e-6, max_iter=10_000, fun=None, path=False):
     """Gradient descent ``x <- x - lr * grad(x)`` until ``|grad| <= tol`` (seeds 000 and 001).
 
@@ -150,9 +181,9 @@ def minimize(grad, x0, *, lr=0.1, tol=1e-6, max_iter=10_000, fun=None, path=Fals
     ----------
     grad : callable, str or SymPy expression
         The gradient: ``grad(x)`` returns a float for a scalar ``x``, else an array shaped like
-        ``x``. A ``numba.njit`` function runs the whole loop compiled; a plain Python function is
-        compiled for you when numba can (once per function object), and otherwise runs in the
-        same loop in Python with identical results. A string such as ``"x**2 + 2*x + 3"`` or a
+        ``x``. A ``numba.njit`` function runs the whole loop compiled; a plain Python function
+        runs the same loop in Python (so it keeps Python's meaning: globals are read at each
+        call, integers never wrap), with identical arithmetic. A string such as ``"x**2 + 2*x + 3"`` or a
         SymPy expression is the *objective*: its gradient is derived and compiled (needs
         ``fastgd[symbolic]``); with several variables, ``x`` lists them in alphabetical order and
         the objective's values are recorded in ``fun``.

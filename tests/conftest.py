@@ -24,3 +24,21 @@ def random_problem(m, n, k=None, dtype=np.float64, seed=0):
 @pytest.fixture
 def problem():
     return random_problem(200, 5)
+
+
+def fit_by_kernel(X, y, kernel, *, threads=1, **options):
+    """``fastgd.fit_linear(X, y, **options)`` by the kernel named (a row of
+    ``fastgd._plan.KERNELS``) whatever the planner would choose."""
+    from fastgd import _plan
+    from fastgd._validate import linear_problem
+    from fastgd.linear import descend, with_lr
+
+    options = dict(dict(lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False), **options)
+    problem = with_lr(linear_problem(X, y, **options))
+    return descend(problem, _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter,
+                                       threads, kernel))
+
+
+def labels_for(y):
+    """0/1 labels from a regression target: logistic problems with both classes."""
+    return (y > np.median(y, axis=0)).astype(y.dtype)

@@ -168,11 +168,11 @@ THREADS_SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((300_001, 12)); y = X @ rng.standard_normal(12) + 0.5
     Y = np.c_[y, -y]
-    small = X[:20_000]  # in the caches: copied to Fortran order for the fixed-width kernel,
-    # by the fit's threads (it is over 1 MiB)
-    wide = rng.standard_normal((3001, 60))  # in the caches, row by row in vectors
+    small = X[:20_000]
+    wide = rng.standard_normal((3001, 60))
     cases = [(data, target[:len(data)]) for data in (X, np.asfortranarray(X), small, wide)
              for target in (y, Y)]
+    fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[12, 60])
     for data, target in cases:
         fits = [fastgd.fit_linear(data, target, max_iter=5, n_threads=t) for t in (1, 2, 3, 8)]
         for fit in fits[1:]:
@@ -184,177 +184,21 @@ THREADS_SCRIPT = textwrap.dedent("""
 
 
 def test_same_bits_whatever_the_thread_count():
-    env = dict(os.environ, NUMBA_NUM_THREADS="8")
-    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True, text=True)
+    # Generic and per-width kernels (precompiled), C and Fortran order, 1-D and 2-D y.
+    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "same bits" in out.stdout
 
 
-def test_n_threads_beyond_the_pool_is_capped(problem):
+def test_n_threads_beyond_the_blocks_is_capped(problem):
     X, y = problem
     np.testing.assert_array_equal(fastgd.fit_linear(X, y, n_threads=10_000).w, fastgd.fit_linear(X, y).w)
 
 
-@pytest.mark.parametrize("kernel, n, dtype", [
-    ("tile", 1, np.float64), ("tile", 3, np.float64), ("tile", 20, np.float64),
-    ("vectors", 8, np.float64), ("vectors", 12, np.float64), ("vectors", 20, np.float64),
-    ("vectors", 20, np.float32)])
-def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype):
-    # X beyond the caches gets the variant of the tile kernel, and on some CPUs of the
-    # row-vector kernel, that prefetches ahead; it must not change a bit. (float64 n = 8 and 12,
-    # float32 n = 20: the row-vector kernel's steps of four rows prefetching, of eight without
-    # on a CPU with AVX-512; the last block leaves 7 rows after its steps of eight: a step of
-    # four, then three rows one at a time.)
-    from fastgd.linear import fit_by_kernel
-
-    X, y = random_problem(5007, n, dtype=dtype)
-    for target in (y, np.c_[y, -y]):
-        fits = [fit_by_kernel(X, target, kernel, ahead, threads=threads, max_iter=20)
-                for threads, ahead in [(1, None), (1, 7), (2, 7)]]
-        for fit in fits[1:]:
-            assert fit.w.tobytes() == fits[0].w.tobytes() and fit.loss == fits[0].loss
-
-
-def test_which_kernels_prefetch_and_only_x_beyond_the_caches(monkeypatch):
-    from fastgd import linear
-    from fastgd.linear import PREFETCH_BYTES, PREFETCH_MIN_BYTES, prefetch_distance
-
-    big = np.empty((PREFETCH_MIN_BYTES // 16, 2))  # never touched: no memory is committed
-    assert prefetch_distance(big, "tile") == PREFETCH_BYTES // 8
-    assert prefetch_distance(big[:, :1], "tile") is None  # 8 MiB, in the caches
-    assert prefetch_distance(np.empty((1000, 2)), "tile") is None
-    for kernel in ("fixed", "column", "rows"):
-        assert prefetch_distance(big, kernel) is None
-    # The row-vector kernel, by the CPU numba compiles for; float32 twice as far ahead.
-    monkeypatch.setattr(linear, "ROW_VECTOR_PREFETCH_CPUS", frozenset({linear.compiled_cpu()}))
-    assert prefetch_distance(big, "vectors") == (1 << 13) // 8
-    assert prefetch_distance(big.view(np.float32), "vectors") == (1 << 14) // 4
-    assert prefetch_distance(big[:, :1], "vectors") is None
-    monkeypatch.setattr(linear, "ROW_VECTOR_PREFETCH_CPUS", frozenset())
-    assert prefetch_distance(big, "vectors") is None
-
-
-@pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
-def test_fixed_width_kernel_agrees_with_the_generic_kernels(n):
-    # n <= 16 goes to the fixed-width kernel (on a Fortran-order copy of C-order X), 17 does not.
-    from fastgd.linear import fit_by_kernel
-
-    X, y = random_problem(1003, n)
-    ref = fastgd.reference.fit_linear(X, y, lr=0.02, max_iter=50)
-    for data in (X, np.asfortranarray(X)):
-        fixed = fastgd.fit_linear(data, y, lr=0.02, max_iter=50)
-        generic = fit_by_kernel(data, y, "column" if data is not X else "rows", lr=0.02,
-                                max_iter=50)
-        assert_same_fit(fixed, ref, 1e-12)
-        assert_same_fit(generic, ref, 1e-12)
-
-
-@pytest.mark.parametrize("kernel, n, dtype", [
-    ("tile", 1, np.float64), ("tile", 7, np.float64), ("tile", 20, np.float64),
-    ("tile", 100, np.float64), ("tile", 20, np.float32), ("tile", 33, np.float32),
-    # a multiple of the row-vector kernel's lanes (8 float64, 16 float32) or not: then the
-    # last vector of a row overlaps the one before it
-    ("vectors", 8, np.float64), ("vectors", 13, np.float64), ("vectors", 20, np.float64),
-    ("vectors", 100, np.float64), ("vectors", 16, np.float32), ("vectors", 33, np.float32)])
-def test_vector_kernels_agree_with_the_reference(kernel, n, dtype):
-    # 1003 rows: two blocks for n = 20, and rows after the tile kernel's last whole group of 8
-    # or 16. One output reads y's column as a vector, three read each column with a stride.
-    from fastgd.linear import fit_by_kernel
-
-    for k in (None, 3):
-        X, y = random_problem(1003, n, k, dtype)
-        ref = fastgd.reference.fit_linear(X.astype(np.float64), y.astype(np.float64), lr=0.02,
-                                          max_iter=30)
-        fit = fit_by_kernel(X, y, kernel, lr=0.02, max_iter=30)
-        assert fit.w.dtype == dtype
-        assert_same_fit(fit, ref, 1e-12 if dtype == np.float64 else 1e-5)
-
-
-@pytest.mark.parametrize("bad", [np.inf, np.nan])
-def test_row_vector_kernel_finds_a_non_finite_x_in_the_overlap(bad):
-    # fit_linear leaves X's check to the first pass. With 60 features the last vector of a row
-    # (features 52-59) overlaps the one before it on features 52-55, zero in w there.
-    from fastgd.linear import choose_kernel
-
-    X, y = random_problem(64, 60)
-    X[5, 53] = bad
-    assert choose_kernel(X)[0] == "vectors"
-    with pytest.raises(ValueError, match=rf"X must be finite, got {bad} at index \(5, 53\)"):
-        fastgd.fit_linear(X, y, max_iter=3)
-
-
-VECTOR_BITS_SCRIPT = textwrap.dedent("""
-    import numpy as np
-    from fastgd.linear import fit_by_kernel
-    rng = np.random.default_rng(3)
-    for kernel, dtype, n in (("tile", np.float64, 20), ("tile", np.float32, 3),
-                             ("vectors", np.float64, 12), ("vectors", np.float64, 20),
-                             ("vectors", np.float64, 100), ("vectors", np.float32, 20)):
-        X = rng.standard_normal((61, n)).astype(dtype)
-        y = rng.standard_normal(61).astype(dtype)
-        fit = fit_by_kernel(X, y, kernel, lr=0.01, max_iter=7)
-        print(fit.w.tobytes().hex(), np.asarray(fit.b).tobytes().hex())
-""")
-
-
-def test_vector_kernels_give_the_same_bits_on_any_vector_width(tmp_path):
-    # The tile and row-vector kernels work in vectors of 64 bytes whatever the CPU: a CPU
-    # without AVX-512 holds each in several registers (and the row-vector kernel takes rows of
-    # one or two vectors four at a time, not eight). Compiled for x86-64 without AVX (16-byte
-    # registers) in a fresh process, they must give this process's bits.
-    env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT], env=env,
-                         capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    here = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT], capture_output=True,
-                          text=True)
-    assert out.stdout.split() == here.stdout.split() and len(out.stdout.split()) == 12
-
-
-def test_which_x_gets_the_tile_or_the_row_vector_kernel():
-    from fastgd.linear import (PREFETCH_BYTES, PREFETCH_MIN_BYTES, ROW_VECTOR_PREFETCH_CPUS,
-                               TILE_MAX_FEATURES, VECTORS_MAX_FEATURES,
-                               VECTORS_MIN_FEATURES_IN_CACHE, choose_kernel, compiled_cpu)
-
-    def large(n, dtype=np.float64):  # never touched: no memory is committed
-        return np.empty((PREFETCH_MIN_BYTES // (n * np.dtype(dtype).itemsize) + 1, n), dtype)
-
-    # In the caches: the tile kernel up to a width, the row-vector kernel from it.
-    assert choose_kernel(np.empty((1000, 20))) == ("tile", None)
-    assert choose_kernel(np.empty((1000, VECTORS_MIN_FEATURES_IN_CACHE - 1))) == ("tile", None)
-    assert choose_kernel(np.empty((1000, VECTORS_MIN_FEATURES_IN_CACHE))) == ("vectors", None)
-    assert choose_kernel(np.empty((1000, TILE_MAX_FEATURES), np.float32)) == ("vectors", None)
-    assert choose_kernel(np.empty((1000, TILE_MAX_FEATURES + 1))) == ("rows", None)
-    assert choose_kernel(np.empty((1000, 20), order="F")) == ("column", None)
-    assert choose_kernel(np.empty((1000, 40))[:, ::2]) == ("rows", None)  # strided
-    assert choose_kernel(np.empty((1000, 5))) == ("fixed", None)  # copied to Fortran order
-    # Beyond the caches: the row-vector kernel from a vector's worth of features (8 float64,
-    # 16 float32), prefetching on the CPUs that gain by it; the tile kernel, prefetching, below
-    # it.
-    prefetching = compiled_cpu() in ROW_VECTOR_PREFETCH_CPUS
-    for n in (8, 20, VECTORS_MAX_FEATURES):
-        assert choose_kernel(large(n)) == ("vectors", (1 << 13) // 8 if prefetching else None)
-    assert choose_kernel(large(16, np.float32)) == ("vectors",
-                                                    (1 << 14) // 4 if prefetching else None)
-    assert choose_kernel(large(VECTORS_MAX_FEATURES + 1)) == ("rows", None)
-    assert choose_kernel(large(7)) == ("tile", PREFETCH_BYTES // 8)
-    assert choose_kernel(large(15, np.float32)) == ("tile", PREFETCH_BYTES // 4)
-
-
-def test_c_order_x_in_the_caches_gives_the_bits_of_its_fortran_order_copy():
+def test_c_order_x_gives_the_bits_of_its_fortran_order_copy_by_the_fixed_width_kernel():
+    fastgd.precompile(dtypes=["float64"], layouts=["C", "F"], read_only=[False], widths=[9])
     X, y = random_problem(777, 9, 2)
     for threads in (1, 2):
         c = fastgd.fit_linear(X, y, max_iter=30, n_threads=threads)
         f = fastgd.fit_linear(np.asfortranarray(X), y, max_iter=30, n_threads=threads)
         assert c.w.tobytes() == f.w.tobytes() and c.b.tobytes() == f.b.tobytes()
-
-
-def test_which_x_gets_the_fixed_width_kernel():
-    from fastgd.linear import COLUMN_COPY_MAX_BYTES, FIXED_WIDTH_MAX, fixed_width
-
-    rows = COLUMN_COPY_MAX_BYTES // (8 * FIXED_WIDTH_MAX)  # never touched: no memory committed
-    assert fixed_width(np.empty((1000, FIXED_WIDTH_MAX)))
-    assert fixed_width(np.empty((1000, 2 * FIXED_WIDTH_MAX))[:, ::2])  # strided, small: copied
-    assert not fixed_width(np.empty((1000, FIXED_WIDTH_MAX + 1)))
-    assert not fixed_width(np.empty((rows, FIXED_WIDTH_MAX)))  # too large to copy
-    assert fixed_width(np.empty((rows, FIXED_WIDTH_MAX), order="F"))  # its columns, in place

@@ -23,7 +23,7 @@ def test_compare_random_problem(capsys):
     assert main(["compare", "--rows", "500", "--features", "3", "--iters", "50"]) == 0
     out = capsys.readouterr().out
     assert "random 500 x 3 float64" in out
-    for label in ("time", "speedup", "final loss", "max |dw|", "|db|"):
+    for label in ("time", "speedup", "final loss", "max |w - w_ref|", "|b - b_ref|"):
         assert label in out
     losses = next(line for line in out.splitlines() if line.strip().startswith("final loss")).split()[2:]
     assert float(losses[0]) == pytest.approx(float(losses[1]), rel=1e-12)
@@ -34,25 +34,41 @@ def test_compare_times_a_kernel_already_loaded(monkeypatch, capsys, threads):
     # The timed fit must not pay for loading or compiling the kernel variant it runs: the
     # warm-up takes the same X, on the same threads.
     from fastgd import cli
-    from fastgd._kernels import linear_rows
+    from fastgd._kernels import drivers
 
-    def variants():
-        return len(linear_rows.descend.overloads) + len(linear_rows.descend_team.overloads)
-
-    timed = cli._timed
+    best = cli._best
     loaded = []
 
-    def checked(fn):
-        before = variants()
-        result = timed(fn)
-        loaded.append(variants() - before)
+    def checked(fn, budget=2.0):
+        before = len(drivers.descend.overloads)
+        result = best(fn, budget)
+        loaded.append(len(drivers.descend.overloads) - before)
         return result
 
-    monkeypatch.setattr(cli, "_timed", checked)
+    monkeypatch.setattr(cli, "_best", checked)
     assert main(["compare", "--rows", "20000", "--features", "3", "--iters", "5",
                  "--threads", threads]) == 0
     assert loaded == [0, 0]  # fastgd's fit, then the reference's
     capsys.readouterr()
+
+
+def test_compare_runs_the_library_defaults_and_says_how_it_timed(capsys):
+    assert main(["compare", "--rows", "500", "--features", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "lr=0.01, max_iter=1000, tol=0" in out
+    assert "time (best)" in out and "runs timed" in out
+    iterations = next(line for line in out.splitlines() if "iterations" in line).split()
+    assert iterations[1:] == ["1000", "1000"]
+    assert main(["compare", "--rows", "500", "--features", "3", "--lr", "auto", "--tol", "1e-8",
+                 "--iters", "100000"]) == 0
+    out = capsys.readouterr().out
+    assert "converged        yes        yes" in " ".join([""] + out.split("\n")) or \
+        next(line for line in out.splitlines() if "converged" in line).split()[1:] == ["yes", "yes"]
+
+
+def test_compare_refuses_a_size_that_does_not_fit_before_allocating():
+    out = run("compare", "--rows", "1000000000", "--features", "1000")
+    assert out.returncode == 1 and "needs about" in out.stderr and "GiB" in out.stderr
 
 
 def test_compare_float32(capsys):
@@ -109,6 +125,8 @@ def test_bad_target_column(tmp_path):
 def test_usage_errors_exit_2_without_traceback():
     out = run("compare", "--rows", "many")
     assert out.returncode == 2 and "invalid int value" in out.stderr and "Traceback" not in out.stderr
+    out = run("compare", "--lr", "fast")
+    assert out.returncode == 2 and "invalid lr value: 'fast'" in out.stderr
     assert run("frobnicate").returncode == 2
 
 
@@ -116,16 +134,3 @@ def test_usage_errors_exit_2_without_traceback():
 def test_help(command):
     out = run(*command, "--help")
     assert out.returncode == 0 and "usage: fastgd" in out.stdout
-
-
-def test_bench_report_runs(capsys):
-    from fastgd.bench import main as bench_main
-    bench_main(["W1", "W2", "--repeat", "1", "--no-targets"])
-    lines = capsys.readouterr().out.splitlines()
-    assert "reference/fast" in lines[2] and "floor/fast" in lines[2]
-    assert lines[4].startswith("W1 seed") and lines[5].startswith("W2 small")
-    # W1 agrees with the reference to an ulp of its w (about 0.55) after 1000 updates: the
-    # kernel's sums (FMAs, in its order) and numpy's dot products round differently.
-    assert float(lines[4].split()[-1]) <= 2.3e-16
-    assert "reference/jitted grad" in lines[9] and lines[11].startswith("theta2")
-    assert float(lines[12].split()[-1]) < 1e-15  # quad100 agrees with the seed loop

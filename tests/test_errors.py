@@ -34,13 +34,27 @@ BAD_CALLS = [
     (dict(lr=-0.1), ValueError, r"lr must be a finite number > 0, got -0.1"),
     (dict(lr=float("nan")), ValueError, r"lr must be a finite number > 0, got nan"),
     (dict(lr=float("inf")), ValueError, r"lr must be a finite number > 0, got inf"),
-    (dict(lr="0.1"), TypeError, r"lr must be a real number, got '0.1' \(str\)"),
+    (dict(lr="0.1"), ValueError, r"lr must be a number > 0 or \"auto\", got '0.1'"),
     (dict(lr=True), TypeError, r"lr must be a real number, got True"),
     (dict(lr=1j), TypeError, r"lr must be a real number"),
-    (dict(max_iter=-1), ValueError, r"max_iter must be >= 0, got -1"),
+    (dict(max_iter=-1), ValueError, r"max_iter must be >= 0 and < 2\*\*63, got -1"),
+    (dict(max_iter=2**63), ValueError, r"max_iter must be >= 0 and < 2\*\*63, got 9223372036854775808"),
+    (dict(max_iter=2**64), ValueError, r"max_iter must be >= 0 and < 2\*\*63"),
     (dict(max_iter=10.0), TypeError, r"max_iter must be an integer, got 10.0 \(float\)"),
-    (dict(tol=-1e-9), ValueError, r"tol must be a number >= 0, got -1e-09"),
-    (dict(tol=float("nan")), ValueError, r"tol must be a number >= 0, got nan"),
+    (dict(tol=-1e-9), ValueError, r"tol must be a finite number >= 0, got -1e-09"),
+    (dict(tol=float("nan")), ValueError, r"tol must be a finite number >= 0, got nan"),
+    (dict(loss="hinge"), ValueError, r"loss must be one of 'squared', 'huber', 'logistic', got 'hinge'"),
+    (dict(loss="huber", delta=-1.0), ValueError, r"delta must be a finite number >= 0, got -1.0"),
+    (dict(loss="huber", delta=0), ValueError, r"delta must be > 0 for loss='huber'"),
+    (dict(l2=-0.1), ValueError, r"l2 must be a finite number >= 0, got -0.1"),
+    (dict(l1=-1), ValueError, r"l1 must be a finite number >= 0, got -1"),
+    (dict(l1="x"), TypeError, r"l1 must be a real number"),
+    (dict(loss="logistic"), ValueError, r"y must hold labels 0 and 1 for loss='logistic', got 2.0 at index 1"),
+    (dict(y=np.array([0.0, 1.0, 0.5]), loss="logistic"), ValueError, r"got 0.5 at index 2"),
+    (dict(callback=3), TypeError, r"callback must be callable or None, got 3"),
+    (dict(progress="yes"), TypeError, r"progress must be True or False"),
+    (dict(X=np.ma.masked_array(X_OK, mask=X_OK > 6)), ValueError,
+     r"X is a masked array with masked entries"),
     (dict(w0=np.zeros(3)), ValueError, r"w0 must have shape \(2,\) to match X and y, got \(3,\)"),
     (dict(w0=np.zeros((2, 1))), ValueError, r"w0 must have shape \(2,\) to match X and y, got \(2, 1\)"),
     (dict(w0=[np.nan, 0.0]), ValueError, r"w0 must be finite"),
@@ -49,6 +63,22 @@ BAD_CALLS = [
     (dict(b0="x"), TypeError, r"b0 must be an array of real numbers"),
     (dict(history="yes"), TypeError, r"history must be True or False, got 'yes'"),
 ]
+
+
+def test_masked_array_without_masked_entries_is_its_data():
+    masked = np.ma.masked_array(X_OK, mask=np.zeros_like(X_OK, bool))
+    assert fastgd.fit_linear(masked, Y_OK).w.tobytes() == fastgd.fit_linear(X_OK, Y_OK).w.tobytes()
+
+
+def test_pandas_nullable_columns():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": pd.array([1, 3, 5], dtype="Int64"),
+                          "b": pd.array([2.0, 4.0, 7.0], dtype="Float64")})
+    fit = fastgd.fit_linear(frame, pd.Series(Y_OK, dtype="Float64"))
+    assert fit.w.tobytes() == fastgd.fit_linear(X_OK, Y_OK).w.tobytes()
+    frame.loc[1, "b"] = pd.NA
+    with pytest.raises(ValueError, match=r"X column 'b' holds missing values \(NA\)"):
+        fastgd.fit_linear(frame, Y_OK)
 
 
 @pytest.mark.parametrize("fit", FITS)

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastgd
+from conftest import fit_by_kernel
 
 ELEMENTS = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=32)
 
@@ -60,23 +61,25 @@ def assert_matches(fast, ref, X, y, iters):
                                atol=rtol * (1 + ref.history.max(initial=0)))
 
 
-@given(problems(), st.integers(0, 30))
-def test_fast_matches_reference(problem, iters):
+@given(problems(), st.integers(0, 30), st.sampled_from(["squared", "huber", "logistic"]),
+       st.sampled_from([(0.0, 0.0), (0.3, 0.0), (0.0, 0.05)]))
+def test_fast_matches_reference(problem, iters, loss, penalty):
     X, y = problem
+    if loss == "logistic":
+        y = (y > 0).astype(np.float64)
     lr = stable_lr(X)
-    fast = fastgd.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
-    ref = fastgd.reference.fit_linear(X, y, lr=lr, max_iter=iters, history=True)
+    options = dict(lr=lr, max_iter=iters, history=True, loss=loss, l2=penalty[0], l1=penalty[1])
+    fast = fastgd.fit_linear(X, y, **options)
+    ref = fastgd.reference.fit_linear(X, y, **options)
     assert_matches(fast, ref, X, y, iters)
 
 
-# Few widths: the row-vector and tile kernels compile for each. fit_linear gives X this small
-# to the fixed-width kernel unless it is wider than 16, so the narrower ones are run on them
-# directly. The row-vector kernel needs a vector's worth of features (16 in float32).
-@pytest.mark.parametrize("kernel, widths", [("vectors", [16, 20]), ("tile", [1, 3, 20])])
+# Few widths: the per-width kernels compile for each. The row-vector kernel needs a vector's
+# worth of features (16 in float32).
+@pytest.mark.parametrize("kernel, widths", [("vectors", [16, 20]), ("tile", [1, 3, 20]),
+                                            ("fixed", [1, 4])])
 @given(data=st.data(), iters=st.integers(0, 30))
-def test_vector_kernels_match_reference(kernel, widths, data, iters):
-    from fastgd.linear import fit_by_kernel
-
+def test_per_width_kernels_match_reference(kernel, widths, data, iters):
     X, y = data.draw(problems(widths=st.sampled_from(widths), dtypes=(np.float64, np.float32),
                               layouts=("C", "read-only")))
     lr = stable_lr(X)

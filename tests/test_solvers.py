@@ -41,15 +41,45 @@ def test_bad_solver():
         fastgd.fit_linear([[1.0]], [1.0], solver="qr")
 
 
+def test_gram_takes_squared_loss_without_penalties():
+    with pytest.raises(ValueError, match="solver='gram' fits squared loss without penalties"):
+        fastgd.fit_linear([[1.0], [2.0]], [0.0, 1.0], solver="gram", loss="logistic")
+
+
+PRECOMPILED = """
+import numpy as np, fastgd
+from fastgd import _plan
+from fastgd._kernels import drivers
+print(fastgd.precompile(dtypes=['float32'], layouts=['F'], read_only=[True], widths=[3]))
+before = len(drivers.descend.signatures)
+X = np.asfortranarray(np.random.default_rng(0).standard_normal((50, 3)).astype(np.float32))
+X.flags.writeable = False
+for kernel in ("fixed", "columns"):
+    y = X.sum(axis=1)
+    p = fastgd._validate.linear_problem(X, y, lr=0.1, max_iter=3, tol=0.0, w0=None, b0=None,
+                                        history=False)
+    fastgd.linear.descend(p, _plan.plan(p.X, p.Y, p.loss, 3, 1, kernel))
+print(before, len(drivers.descend.signatures), _plan.choose(X, X[:, :1], p.loss, 3))
+"""
+
+
 def test_precompile_in_a_fresh_process(tmp_path):
-    code = ("import fastgd\n"
-            "from fastgd._kernels import linear_rows\n"
-            "print(fastgd.precompile(dtypes=['float32'], layouts=['F'], read_only=[True],"
-            " widths=[3]))\n"
-            "print(len(linear_rows.descend.signatures), len(linear_rows.descend_team.signatures))\n")
-    env = dict(os.environ, NUMBA_NUM_THREADS="2")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", PRECOMPILED], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    # A 1-D y runs as an (m, 1) view, so one signature serves both: one thread and the team
-    # compile the column kernel and the fixed-width kernel for 3 each.
-    assert out.stdout.split() == ["8", "2", "2"]
+    # The columns kernel and the fixed-width kernel for 3 features, each for a 1-D and a 2-D y
+    # (a 1-D y is an (m, 1) view: one variant serves both), read-only X read through a writable
+    # alias; afterwards the fits compile nothing more, and the planner takes the fixed kernel.
+    assert out.stdout.split() == ["4", "2", "2", "fixed"]
+
+
+@pytest.mark.parametrize("arguments, exception, pattern", [
+    (dict(widths=[0]), ValueError, r"widths must hold positive integers, got 0"),
+    (dict(widths=[2.5]), TypeError, r"widths must hold positive integers, got 2.5"),
+    (dict(layouts=["X"]), ValueError, r"layouts must be drawn from \['C', 'F', 'strided'\], got 'X'"),
+    (dict(dtypes=["float16"]), ValueError, r"dtypes must be drawn from .*got 'float16'"),
+    (dict(losses=["hinge"]), ValueError, r"losses must be drawn from"),
+])
+def test_precompile_refuses_bad_arguments_before_any_work(arguments, exception, pattern):
+    with pytest.raises(exception, match=pattern):
+        fastgd.precompile(**arguments)

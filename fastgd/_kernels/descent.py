@@ -1,9 +1,10 @@
 """The loop of seeds 000/001: ``while norm(grad) > tol: x -= step * grad``.
 
 ``loop`` is written once and runs two ways with the same arithmetic: compiled by numba with the
-user's jitted gradient called inside (``compiled_loop``), or as plain Python when numba cannot
-compile the gradient. The helpers it calls have a Python body and a numba overload, so the
-same source covers a scalar ``x`` and a 1-D array ``x``. No fast-math: both ways round alike.
+user's jitted gradient called inside (``compiled_loop``), or as plain Python for a plain Python
+gradient. The helpers it calls have a Python body and a numba overload, so the same source
+covers a scalar ``x`` and a 1-D array ``x``. No fast-math: both ways round alike. A call runs
+at most ``max_iter`` updates and returns its last gradient, so the caller runs it in chunks.
 Specialised on the gradient function, the compiled loop is not cached on disk; numba keeps one
 compilation per gradient function for the life of the process.
 """
@@ -67,17 +68,16 @@ def _grow_compiled(trail):
     return impl
 
 
-def loop(grad, x, g, step, tol, max_iter, growth, record):
+def loop(grad, x, g, step, tol, max_iter, limit, record):
     """Descend from ``x`` (whose gradient is ``g``) by ``x <- x - step * grad(x)``.
 
     ``step`` is ``lr`` for descent and ``-lr`` for ascent. Stops when ``norm(grad) <= tol`` or
     after ``max_iter`` updates; stops with ``NONFINITE`` when ``x`` or the gradient stops being
-    finite, with ``BLOWN_UP`` when the gradient norm passes ``growth * (1 + norm(g))``.
-    Returns ``(status, x, grad_norm, updates, last_good_x, trail)``; ``trail`` holds the
-    iterates, ``x`` first, when ``record`` (else one row).
+    finite, with ``BLOWN_UP`` when the gradient norm passes ``limit``. Returns ``(status, x, g,
+    grad_norm, updates, last_good_x, trail)``; ``trail`` holds the iterates, ``x`` first, when
+    ``record`` (else one row).
     """
     grad_norm = norm(g)
-    limit = growth * (1.0 + grad_norm)
     trail = new_trail(x, min(max_iter, 63) + 1 if record else 1)
     trail[0] = x
     last = x
@@ -99,7 +99,7 @@ def loop(grad, x, g, step, tol, max_iter, growth, record):
         if grad_norm > limit:
             status = BLOWN_UP
             break
-    return status, x, grad_norm, updates, last, trail[: updates + 1 if record else 1]
+    return status, x, g, grad_norm, updates, last, trail[: updates + 1 if record else 1]
 
 
 compiled_loop = numba.njit(nogil=True)(loop)

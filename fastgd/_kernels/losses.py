@@ -50,14 +50,14 @@ def error_value(loss, total, y):
     """``(error, value)`` of a row whose sum (from ``start``) came to ``total``."""
 
 
-@overload(start, inline="always")
+@overload(start)
 def _start(loss, b, y):
     if _kind(loss) is Logistic:
         return lambda loss, b, y: b
     return lambda loss, b, y: b - y
 
 
-@overload(error_value, inline="always")
+@overload(error_value)
 def _error_value(loss, total, y):
     kind = _kind(loss)
     if kind is Squared:

@@ -1,0 +1,197 @@
+"""Every pass of the planner's table (``fastgd._plan.KERNELS``) against the reference, for every
+loss it computes; and which X the planner sends to which pass."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import _plan, _tuning
+from conftest import fit_by_kernel, labels_for, random_problem
+
+LOSSES = ("squared", "huber", "logistic")
+#: Widths that each pass is tried on: below, at and above a vector of lanes, and a row's
+#: last vector overlapping the one before it (13, 33).
+WIDTHS = {"fixed": (1, 2, 5, 16), "vectors": (8, 13, 20, 100), "tile": (1, 7, 20, 33),
+          "columns": (1, 5, 30), "rows": (1, 3, 20, 130)}
+
+
+def cases():
+    for kernel in _plan.KERNELS:
+        for loss in LOSSES:
+            if kernel.squared_only and loss != "squared":
+                continue
+            for n in WIDTHS[kernel.name]:
+                for dtype in (np.float64, np.float32):
+                    if kernel.name == "vectors" and dtype == np.float32 and n < 16:
+                        n = 16  # a vector's worth of float32 lanes
+                    yield pytest.param(kernel.name, loss, n, dtype,
+                                       id=f"{kernel.name}-{loss}-{n}-{np.dtype(dtype).name}")
+
+
+def data_for(kernel, X):
+    return np.asfortranarray(X) if kernel == "columns" else X
+
+
+@pytest.mark.parametrize("kernel, loss, n, dtype", list(cases()))
+def test_every_kernel_agrees_with_the_reference(kernel, loss, n, dtype):
+    # 1003 rows: two blocks or more, and rows after the tile kernel's last whole group; one
+    # output reads y's column as a vector, three read each column with a stride.
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    for k in (None, 3):
+        X, y = random_problem(1003, n, k, dtype)
+        if loss == "logistic":
+            y = labels_for(y)
+        options = dict(lr=0.02, max_iter=30, loss=loss, delta=0.8, history=True)
+        ref = fastgd.reference.fit_linear(X.astype(np.float64), y.astype(np.float64), **options)
+        fit = fit_by_kernel(data_for(kernel, X), y, kernel, **options)
+        assert fit.w.dtype == dtype and fit.n_iter == ref.n_iter == 30
+        scale = np.abs(ref.w).max()
+        np.testing.assert_allclose(fit.w, ref.w, rtol=rtol, atol=rtol * scale)
+        np.testing.assert_allclose(fit.b, ref.b, rtol=rtol, atol=rtol * scale)
+        np.testing.assert_allclose(fit.history, ref.history, rtol=rtol)
+        assert fit.loss == pytest.approx(ref.loss, rel=rtol)
+
+
+@pytest.mark.parametrize("kernel", ["vectors", "tile"])
+def test_squared_only_kernels_refuse_other_losses(kernel):
+    X, y = random_problem(100, 20)
+    with pytest.raises(Exception, match="squared loss only"):
+        fit_by_kernel(X, y, kernel, loss="huber", max_iter=1)
+
+
+@pytest.mark.parametrize("kernel, n, dtype", [
+    ("tile", 1, np.float64), ("tile", 20, np.float64),
+    ("vectors", 8, np.float64), ("vectors", 12, np.float64), ("vectors", 20, np.float32)])
+def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype, monkeypatch):
+    # X beyond the caches gets the variant that prefetches ahead (the tile kernel, and the
+    # row-vector kernel on some CPUs); it must not change a bit. 5007 rows leave 7 after the
+    # row-vector kernel's steps of eight: a step of four, then three rows one at a time.
+    X, y = random_problem(5007, n, dtype=dtype)
+    for target in (y, np.c_[y, -y]):
+        plain = fit_by_kernel(X, target, kernel, max_iter=20)
+        monkeypatch.setattr(_tuning, "PREFETCH_MIN_BYTES", 0)
+        monkeypatch.setattr(_tuning, "ROW_VECTOR_PREFETCH_CPUS", frozenset({_plan.compiled_cpu()}))
+        assert _plan.prefetch_distance(X, kernel) is not None
+        for threads in (1, 2):
+            fit = fit_by_kernel(X, target, kernel, threads=threads, max_iter=20)
+            assert fit.w.tobytes() == plain.w.tobytes() and fit.loss == plain.loss
+        monkeypatch.undo()
+
+
+VECTOR_BITS_SCRIPT = textwrap.dedent("""
+    import sys, numpy as np
+    sys.path.insert(0, sys.argv[1])
+    from conftest import fit_by_kernel
+    rng = np.random.default_rng(3)
+    for kernel, dtype, n in (("tile", np.float64, 20), ("tile", np.float32, 3),
+                             ("vectors", np.float64, 12), ("vectors", np.float64, 100),
+                             ("vectors", np.float32, 20)):
+        X = rng.standard_normal((61, n)).astype(dtype)
+        y = rng.standard_normal(61).astype(dtype)
+        fit = fit_by_kernel(X, y, kernel, lr=0.01, max_iter=7)
+        print(fit.w.tobytes().hex(), np.asarray(fit.b).tobytes().hex())
+""")
+
+
+def test_vector_kernels_give_the_same_bits_on_any_vector_width(tmp_path):
+    # The tile and row-vector kernels work in vectors of 64 bytes whatever the CPU: compiled
+    # for x86-64 without AVX (16-byte registers) in a fresh process, they give this one's bits.
+    here = os.path.dirname(__file__)
+    env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=str(tmp_path))
+    generic = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT, here], env=env,
+                             capture_output=True, text=True)
+    assert generic.returncode == 0, generic.stderr
+    native = subprocess.run([sys.executable, "-c", VECTOR_BITS_SCRIPT, here],
+                            capture_output=True, text=True)
+    assert generic.stdout.split() == native.stdout.split() and len(native.stdout.split()) == 10
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_row_vector_kernel_finds_a_non_finite_x_in_the_overlap(bad):
+    # With 60 features a row's last vector (52-59) overlaps the one before it on 52-55.
+    X, y = random_problem(64, 60)
+    X[5, 53] = bad
+    with pytest.raises(ValueError, match=rf"X must be finite, got {bad} at index \(5, 53\)"):
+        fit_by_kernel(X, y, "vectors", max_iter=3)
+
+
+def _choose(X, loss="squared", ready=(), max_iter=10, monkeypatch=None):
+    from fastgd._kernels.losses import make
+    y = np.zeros((X.shape[0], 1), X.dtype)
+    monkeypatch.setattr(_plan, "_available", lambda kernel, *args, **kw: kernel in ready)
+    return _plan.choose(X, y, make(loss, 1.0), max_iter)
+
+
+def test_per_width_kernels_only_where_compiled(monkeypatch):
+    # A width that no compiled kernel serves runs at once on the width-agnostic passes.
+    small, wide = np.empty((1000, 5)), np.empty((1000, 60))
+    assert _choose(small, monkeypatch=monkeypatch) == "rows"
+    assert _choose(np.asfortranarray(small), monkeypatch=monkeypatch) == "columns"
+    assert _choose(small, ready={"fixed"}, monkeypatch=monkeypatch) == "fixed"
+    assert _choose(wide, ready={"tile", "vectors"}, monkeypatch=monkeypatch) == "vectors"
+    assert _choose(np.empty((1000, 20)), ready={"tile", "vectors"}, monkeypatch=monkeypatch) == "tile"
+    # Losses a kernel lacks go to one that has them.
+    assert _choose(wide, "logistic", ready={"tile", "vectors"}, monkeypatch=monkeypatch) == "rows"
+    assert _choose(small, "huber", ready={"fixed"}, monkeypatch=monkeypatch) == "fixed"
+    assert _choose(np.empty((1000, 40))[:, ::2], ready={"fixed", "tile", "vectors"},
+                   monkeypatch=monkeypatch) == "rows"  # strided, 20 features
+
+
+def test_a_fit_large_enough_compiles_the_kernel_it_lacks_and_says_so(monkeypatch, capsys):
+    X = np.empty((1000, 5))
+    big = _plan.COMPILE_PAYS_ELEMENT_UPDATES // X.size
+    assert _choose(X, max_iter=big, monkeypatch=monkeypatch) == "fixed"
+    assert "compiling the fixed kernel for 5 features" in capsys.readouterr().err
+
+
+def test_which_x_each_per_width_kernel_reads():
+    def large(n, dtype=np.float64):  # never touched: no memory is committed
+        return np.empty((_tuning.PREFETCH_MIN_BYTES // (n * np.dtype(dtype).itemsize) + 1, n), dtype)
+
+    takes = {kernel.name: kernel.takes for kernel in _plan.KERNELS}
+    assert takes["fixed"](np.empty((1000, 16))) and not takes["fixed"](np.empty((1000, 17)))
+    assert takes["fixed"](np.empty((1000, 32))[:, ::2])  # strided, small: copied
+    assert not takes["fixed"](large(16)) and takes["fixed"](np.asfortranarray(large(16)[:2]))
+    assert takes["vectors"](large(8)) and not takes["vectors"](large(7))
+    assert not takes["vectors"](np.empty((1000, 20)))  # in the caches: the tile kernel's
+    assert takes["vectors"](np.empty((1000, _tuning.VECTORS_MIN_FEATURES_IN_CACHE)))
+    assert not takes["vectors"](large(_tuning.VECTORS_MAX_FEATURES + 1))
+    assert takes["tile"](np.empty((10, 128))) and not takes["tile"](np.empty((10, 129)))
+    assert takes["columns"](np.empty((10, 3), order="F")) and not takes["columns"](np.empty((10, 3)))
+
+
+def test_which_kernels_prefetch_and_only_x_beyond_the_caches(monkeypatch):
+    big = np.empty((_tuning.PREFETCH_MIN_BYTES // 16, 2))  # never touched
+    assert _plan.prefetch_distance(big, "tile") == _tuning.PREFETCH_BYTES // 8
+    assert _plan.prefetch_distance(big[:, :1], "tile") is None  # 8 MiB, in the caches
+    for kernel in ("fixed", "columns", "rows"):
+        assert _plan.prefetch_distance(big, kernel) is None
+    monkeypatch.setattr(_tuning, "ROW_VECTOR_PREFETCH_CPUS", frozenset({_plan.compiled_cpu()}))
+    assert _plan.prefetch_distance(big, "vectors") == (1 << 13) // 8
+    assert _plan.prefetch_distance(big.view(np.float32), "vectors") == (1 << 14) // 4
+    monkeypatch.setattr(_tuning, "ROW_VECTOR_PREFETCH_CPUS", frozenset())
+    assert _plan.prefetch_distance(big, "vectors") is None
+
+
+def test_blocks_are_cut_by_the_shape_alone():
+    assert _plan.block_rows(1_000, 10) == 512  # two blocks, whole groups of 16 rows
+    assert _plan.block_rows(100, 10) == 64
+    assert _plan.block_rows(1_000_000, 10) == 1632  # 2^14 elements
+    assert _plan.block_rows(1_000_000, 200) == 80  # 16384 // 200, down to 16 rows
+
+
+def test_read_only_x_is_read_through_a_writable_alias_without_a_copy():
+    X, y = random_problem(300, 4)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    alias = _plan.writable_alias(frozen)
+    assert alias.flags.writeable and np.shares_memory(alias, frozen)
+    reversed_view = frozen[::-1, ::-2]
+    np.testing.assert_array_equal(_plan.writable_alias(reversed_view), reversed_view)
+    fit = fastgd.fit_linear(frozen, y, max_iter=20)
+    assert fit.w.tobytes() == fastgd.fit_linear(X, y, max_iter=20).w.tobytes()
+    assert not frozen.flags.writeable
