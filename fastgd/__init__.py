@@ -12,7 +12,7 @@ from .optimize import maximize, minimize
 from .result import LinearResult, MinimizeResult
 
 __all__ = [
-    "ConvergenceWarning", "DivergenceError", "LinearResult", "MinimizeResult", "fit_linear", "maximize", "minimize",
-    "precompile", "reference",
+    "ConvergenceWarning", "DivergenceError", "LinearResult", "MinimizeResult", "fit_linear",
+    "maximize", "minimize", "precompile", "reference",
 ]
 __version__ = "0.1.0"

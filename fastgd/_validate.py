@@ -265,5 +265,5 @@ def labels(y):
     bad = (y != 0) & (y != 1)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"y must hold labels 0 and 1 for loss='logistic', got {y[where]!r} at "
+        raise ValueError(f"y must hold labels 0 and 1 for loss='logistic', got {y[where].item()!r} at "
                          f"index {where if len(where) > 1 else where[0]}")

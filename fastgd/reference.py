@@ -66,7 +66,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     """
     problem = linear_problem(X, y, lr=lr, max_iter=max_iter, tol=tol, w0=w0, b0=b0,
                              history=history, loss=loss, delta=delta, l2=l2, l1=l1,
-                             callback=callback)
+                             callback=callback, progress=progress)
     X, w, b = problem.X, problem.W0, problem.b0
     # float64 throughout, whatever X's dtype: the oracle must not overflow where fastgd does not.
     Xd, y = X.astype(np.float64), problem.Y.astype(np.float64)

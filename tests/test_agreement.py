@@ -1,5 +1,4 @@
 """The fast path against the reference, the closed form and itself."""
-import os
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,9 @@ def assert_same_fit(fast, ref, rtol):
     assert fast.n_iter == ref.n_iter
     assert fast.converged == ref.converged
     assert fast.loss == pytest.approx(ref.loss, rel=rtol)
-    assert fast.grad_norm == pytest.approx(ref.grad_norm, rel=rtol * 100)
+    # float32 ends near its rounding noise, where the norm of a small gradient is noise too.
+    assert fast.grad_norm == pytest.approx(ref.grad_norm, rel=rtol * 100,
+                                           abs=rtol * (1 + float(np.abs(ref.w).max())))
 
 
 def layouts(X):

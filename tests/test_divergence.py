@@ -52,6 +52,60 @@ def test_fast_and_reference_diverge_at_the_same_iteration():
 
 def test_slow_divergence_is_caught_before_max_iter():
     X, y = random_problem(300, 3)
-    lr = 2.05 / largest_hessian_eigenvalue(X, iterations=500)  # just past the edge: slow growth
+    lr = 2.05 / largest_hessian_eigenvalue(X)  # just past the edge: slow growth
     with pytest.raises(fastgd.DivergenceError, match="the loss grew"):
         fastgd.fit_linear(X, y, lr=lr, max_iter=100_000)
+
+
+def adversarial():
+    """X whose top eigenvector a power iteration from the all-ones vector never sees, and others."""
+    rng = np.random.default_rng(5)
+    c = np.tile([2.0, -2.0], 50)
+    yield "orthogonal to ones", np.c_[c, -c]
+    yield "+-1 columns", rng.choice([-1.0, 1.0], size=(200, 6))
+    base = rng.standard_normal((300, 3))
+    yield "rank-deficient", np.c_[base, base @ [1.0, -2.0, 0.5], base[:, :1]]
+    yield "1e6 column scales", rng.standard_normal((300, 4)) * [1.0, 1e3, 1e-3, 1e6]
+
+
+@pytest.mark.parametrize("name, X", list(adversarial()), ids=lambda v: v if isinstance(v, str) else "")
+def test_curvature_is_the_largest_eigenvalue(name, X):
+    A = np.c_[X, np.ones(len(X))]
+    exact = np.linalg.eigvalsh(A.T @ A / len(X))[-1]
+    assert largest_hessian_eigenvalue(X) == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("fit", FITS)
+def test_the_advice_converges_when_followed(fit):
+    c = np.tile([2.0, -2.0], 50)
+    X, y = np.c_[c, -c], 0.3 * c + 1
+    with pytest.raises(fastgd.DivergenceError) as caught:
+        fit(X, y, lr=0.5)
+    assert caught.value.stable_lr == pytest.approx(0.125)  # 1/L with L = 8; 2/L is 0.25
+    res = fit(X, y, lr=caught.value.stable_lr, tol=1e-10, max_iter=100_000)
+    assert res.converged
+
+
+@pytest.mark.parametrize("fit", FITS)
+# Separable labels: logistic loss needs an L2 penalty to have an optimum.
+@pytest.mark.parametrize("loss, l2", [("squared", 0.0), ("logistic", 0.01), ("huber", 0.5)])
+def test_lr_auto_converges_and_is_recorded(fit, loss, l2):
+    X, y = random_problem(400, 5)
+    X = X * [1.0, 10.0, 0.1, 3.0, 1.0]
+    if loss == "logistic":
+        y = (y > 0.5).astype(float)
+    res = fit(X, y, lr="auto", loss=loss, l2=l2, tol=1e-8, max_iter=200_000)
+    factor = 0.25 if loss == "logistic" else 1.0
+    assert res.lr == pytest.approx(1 / (factor * largest_hessian_eigenvalue(X) + l2))
+    assert res.converged
+
+
+@pytest.mark.parametrize("fit", FITS)
+def test_tol_not_reached_warns(fit):
+    X, y = random_problem(100, 3)
+    with pytest.warns(fastgd.ConvergenceWarning, match="max_iter=5"):
+        fit(X, y, tol=1e-12, max_iter=5)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(X, y, max_iter=5)  # tol=0: a fixed number of updates never warns

@@ -49,7 +49,8 @@ BAD_CALLS = [
     (dict(l2=-0.1), ValueError, r"l2 must be a finite number >= 0, got -0.1"),
     (dict(l1=-1), ValueError, r"l1 must be a finite number >= 0, got -1"),
     (dict(l1="x"), TypeError, r"l1 must be a real number"),
-    (dict(loss="logistic"), ValueError, r"y must hold labels 0 and 1 for loss='logistic', got 2.0 at index 1"),
+    (dict(loss="logistic"), ValueError,
+     r"y must hold labels 0 and 1 for loss='logistic', got 2.0 at index 1"),
     (dict(y=np.array([0.0, 1.0, 0.5]), loss="logistic"), ValueError, r"got 0.5 at index 2"),
     (dict(callback=3), TypeError, r"callback must be callable or None, got 3"),
     (dict(progress="yes"), TypeError, r"progress must be True or False"),
@@ -121,10 +122,12 @@ def test_non_finite_y_found_by_the_first_pass(options):
         fastgd.fit_linear(X, Y, max_iter=5, **options)
 
 
-def test_overflowing_data_is_divergence_not_nan():
+@pytest.mark.parametrize("fit", FITS)
+def test_overflow_at_the_start_blames_the_data_not_lr(fit):
     X = np.full((3, 1), 1e300)
-    with pytest.raises(fastgd.DivergenceError, match="iteration 0"):
-        fastgd.fit_linear(X, np.ones(3), b0=1e300)
+    with pytest.raises(fastgd.DivergenceError, match="cannot start: the loss at the start is not "
+                                                     "finite: X, y or the warm start are too large"):
+        fit(X, np.ones(3), b0=1e300)
 
 
 def test_finite_check_survives_a_sum_that_overflows():

@@ -59,7 +59,7 @@ for kernel in ("fixed", "columns"):
     p = fastgd._validate.linear_problem(X, y, lr=0.1, max_iter=3, tol=0.0, w0=None, b0=None,
                                         history=False)
     fastgd.linear.descend(p, _plan.plan(p.X, p.Y, p.loss, 3, 1, kernel))
-print(before, len(drivers.descend.signatures), _plan.choose(X, X[:, :1], p.loss, 3))
+print(before, len(drivers.descend.signatures), _plan.plan(X, p.Y, p.loss, 3, 1).kernel)
 """
 
 

@@ -120,3 +120,35 @@ def best_times(*fns, repeat=5, min_seconds=0.02):
                 fn()
             best[index] = min(best[index], (time.perf_counter() - start) / number)
     return best
+
+
+# Workloads of minimize: the seeds' functions, run for a fixed number of updates (tol = 0).
+_SCALES = np.linspace(1.0, 10.0, 100)
+
+
+def theta_squared_gradient(theta):
+    """Seed 000: J(theta) = theta^2."""
+    return 2 * theta
+
+
+def quadratic_gradient(x):
+    """A 100-dimensional quadratic sum(d_i x_i^2), curvatures 1..10."""
+    return 2 * _SCALES * x
+
+
+@dataclass(frozen=True)
+class DescentWorkload:
+    name: str
+    grad: object
+    x0: object
+    lr: float
+    iterations: int
+
+
+DESCENT_WORKLOADS = {
+    w.name: w
+    for w in [
+        DescentWorkload("theta2", theta_squared_gradient, 3.0, 0.001, 10_000),
+        DescentWorkload("quad100", quadratic_gradient, np.ones(100), 0.04, 1_000),
+    ]
+}

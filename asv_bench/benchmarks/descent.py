@@ -3,7 +3,7 @@ import numba
 
 import fastgd
 from fastgd import reference
-from fastgd.workloads import DESCENT_WORKLOADS
+from .common import DESCENT_WORKLOADS
 
 
 class Minimize:

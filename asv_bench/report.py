@@ -1,0 +1,231 @@
+"""The speed report: ``python asv_bench/report.py`` (``--help`` for its options).
+
+Prints, as markdown, dated and with the machine named, ratios taken in one run (absolute times
+drift on shared machines; ratios taken side by side hold):
+
+- per workload of the spec: ``reference / fast``, ``floor / fast`` (one vectorised read of X
+  per iteration over fastgd's time) on default threads and on one, the pass the planner took,
+  and the largest difference from the reference;
+- what bounds them on this machine: the same read with the fused kernel's two FMAs an element
+  (the arithmetic alone), and a loss's transcendental functions alone;
+- W1's whole call against a naive fused numba loop's;
+- threads on an idle machine and beside a process that keeps one core busy;
+- the first fit of a width never seen, in a fresh interpreter whose cache only ``fastgd compare``
+  warmed, and ``fastgd compare`` itself on an empty cache.
+
+The workloads' widths are precompiled first (``fastgd.precompile(widths=...)``), as a program
+that fits one width many times would; the width-agnostic ``rows`` pass is shown beside.
+"""
+import argparse
+import datetime
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numba
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fastgd  # noqa: E402
+from fastgd import _plan  # noqa: E402
+from benchmarks.common import (LR, WORKLOADS, best_times, fit, fit_by_kernel,  # noqa: E402
+                               make_problem, read_passes)
+
+FMA = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@numba.njit(nogil=True, fastmath=FMA)
+def fma_passes(flat, passes):
+    """Two multiply-adds an element into two sums, once per pass: the fused kernel's arithmetic
+    without its rows."""
+    total = 0.0
+    for _ in range(passes):
+        first = flat.dtype.type(0)
+        second = flat.dtype.type(0)
+        for i in range(flat.size):
+            first += flat[i] * flat.dtype.type(0.5)
+            second += flat[i] * flat.dtype.type(0.25)
+        total += first + second
+    return total
+
+
+@numba.njit(nogil=True)
+def logistic_terms(z, passes):
+    """exp and log1p once an element, as the logistic loss takes them once a row."""
+    total = 0.0
+    for _ in range(passes):
+        for i in range(z.size):
+            decay = math.exp(-abs(z[i]))
+            total += math.log1p(decay) + 1.0 / (1.0 + decay)
+    return total
+
+
+@numba.njit(nogil=True, fastmath=FMA)
+def naive_fit(X, y, lr, iters):
+    """The seed's loop fused by hand in numba: what a user would write in ten lines."""
+    m, n = X.shape
+    w = np.zeros(n)
+    b = 0.0
+    dw = np.zeros(n)
+    for _ in range(iters):
+        dw[:] = 0.0
+        db = 0.0
+        for i in range(m):
+            e = b - y[i]
+            for f in range(n):
+                e += X[i, f] * w[f]
+            for f in range(n):
+                dw[f] += X[i, f] * e
+            db += e
+        for f in range(n):
+            w[f] -= lr * dw[f] / m
+        b -= lr * db / m
+    return w, b
+
+
+def machine():
+    """The CPU's model name, cores and what numba compiles for."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return (f"{model}, {os.cpu_count()} cores, LLVM target {_plan.compiled_cpu()}; Python "
+            f"{platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}")
+
+
+def table(header, rows):
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.3g}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.1e}"
+        return str(value)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def workloads(names, repeat):
+    rows = []
+    for name in names:
+        w = WORKLOADS[name]
+        X, y = make_problem(w)
+        plan = _plan.plan(X, y[:, None], fastgd._validate.linear_problem(
+            X, y, lr=LR, max_iter=1, tol=0.0, w0=None, b0=None, history=False,
+            loss=w.loss).loss, w.iterations, None)
+        t_fast, t_one, t_rows, t_floor = best_times(
+            lambda: fit(w), lambda: fit(w, n_threads=1),
+            lambda: fit_by_kernel(X, y, "rows", max_iter=w.iterations, loss=w.loss),
+            lambda: read_passes(X.reshape(-1), w.iterations), repeat=repeat)
+        ref_options = dict(lr=LR, max_iter=w.iterations, loss=w.loss)
+        t_ref = best_times(lambda: fastgd.reference.fit_linear(X, y, **ref_options),
+                           repeat=max(1, repeat // 2))[0]
+        fast, ref = fit(w), fastgd.reference.fit_linear(X, y, **ref_options)
+        rows.append([f"{name} {w.label}", f"{w.rows} x {w.features} {w.dtype}", w.loss,
+                     plan.kernel, t_ref / t_fast, t_floor / t_fast, t_floor / t_one,
+                     t_floor / t_rows, float(np.max(np.abs(fast.w - ref.w)))])
+        print(f"measured {name}", file=sys.stderr, flush=True)
+    return table(["workload", "data", "loss", "pass", "reference / fast", "floor / fast",
+                  "floor / fast, 1 thread", "floor / rows pass, 1 thread", "max abs dw"], rows)
+
+
+def bounds(repeat):
+    rows = []
+    for name in ("W5", "W6"):
+        X, _ = make_problem(WORKLOADS[name])
+        it = WORKLOADS[name].iterations
+        stream, floor = best_times(lambda: fma_passes(X.reshape(-1), it),
+                                   lambda: read_passes(X.reshape(-1), it), repeat=repeat)
+        rows.append([f"{name}: floor / two-FMA stream (the arithmetic alone)", floor / stream])
+    X, _ = make_problem(WORKLOADS["W9"])
+    z = X[:, 0].copy()
+    terms, floor = best_times(lambda: logistic_terms(z, 20),
+                              lambda: read_passes(X.reshape(-1), 20), repeat=repeat)
+    rows.append(["W9: floor / exp + log1p a row alone (scalar libm)", floor / terms])
+    X, y = make_problem(WORKLOADS["W1"])
+    fast, naive = best_times(lambda: fastgd.fit_linear(X, y),
+                             lambda: naive_fit(X, y, LR, 1000), repeat=repeat)
+    rows.append(["W1: naive fused numba loop's call / fastgd's call", naive / fast])
+    return table(["what", "ratio"], rows)
+
+
+_BUSY = "while True: pass"
+
+
+def threads(repeat):
+    rows = []
+    cores = _plan.cores()
+    for name in ("W3", "W4", "W6"):
+        w = WORKLOADS[name]
+        one, default = best_times(lambda: fit(w, n_threads=1), lambda: fit(w), repeat=repeat)
+        busy = subprocess.Popen([sys.executable, "-c", _BUSY],
+                                preexec_fn=lambda: os.sched_setaffinity(0, {cores - 1}))
+        try:
+            time.sleep(0.3)
+            one_loaded, default_loaded = best_times(lambda: fit(w, n_threads=1), lambda: fit(w),
+                                                    repeat=repeat)
+        finally:
+            busy.kill()
+            busy.wait()
+        rows.append([name, one / default, default_loaded / one_loaded])
+    return table(["workload", f"idle: 1 thread / default ({cores} cores)",
+                  "one core busy: default / 1 thread"], rows)
+
+
+FIRST_FIT = textwrap.dedent("""
+    import time
+    start = time.perf_counter()
+    import numpy as np, fastgd
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50_000, {n})); y = X @ rng.standard_normal({n}) + 0.5
+    fastgd.fit_linear(X, y, max_iter=20)
+    print(time.perf_counter() - start)
+""")
+
+
+def first_fits(widths=(7, 23, 60, 150, 400)):
+    """Fresh interpreters on an empty cache: ``fastgd compare``, then a first fit of each width."""
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "fastgd", "compare"], env=env, check=True,
+                       capture_output=True)
+        rows.append(["`fastgd compare`, empty cache (whole process)", time.perf_counter() - start])
+        for n in widths:
+            out = subprocess.run([sys.executable, "-c", FIRST_FIT.format(n=n)], env=env,
+                                 check=True, capture_output=True, text=True)
+            rows.append([f"import + first fit, 50 000 x {n}, 20 iterations", float(out.stdout)])
+    return table(["fresh interpreter, cache warmed by `fastgd compare` alone", "seconds"], rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python asv_bench/report.py",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS),
+                        help=f"workloads (default: all of {', '.join(WORKLOADS)})")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds, best taken (default 5)")
+    parser.add_argument("--quick", action="store_true",
+                        help="only the workloads' table (no bounds, threads or first fits)")
+    args = parser.parse_args(argv)
+    widths = sorted({WORKLOADS[name].features for name in args.workloads})
+    fastgd.precompile(dtypes=["float64", "float32"], layouts=["C"], read_only=[False, True],
+                      widths=widths)
+    print(f"## {datetime.date.today().isoformat()}: {machine()}\n")
+    print("Ratios taken in one run, best of "
+          f"{args.repeat} rounds; floor = one vectorised read of X per iteration.\n")
+    print(workloads(args.workloads, args.repeat))
+    if not args.quick:
+        print("\n" + bounds(args.repeat))
+        print("\n" + threads(args.repeat))
+        print("\n" + first_fits())
+
+
+if __name__ == "__main__":
+    main()
