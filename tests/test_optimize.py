@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastgd
-from fastgd import optimize, reference
+from fastgd import reference
 
 
 def python_only(t):
