@@ -6,6 +6,7 @@ fuse arithmetic (``reassoc`` lets LLVM vectorise reductions, ``contract`` forms 
 includes ``nnan``/``ninf``: fastgd's divergence and NaN checks rely on IEEE semantics.
 Reassociation is fixed at compile time, so the same input always gives the same bits.
 """
+import hashlib
 import os
 import stat
 import sys
@@ -67,6 +68,23 @@ def _cache_dir():
 USE_CACHE, CACHE_DIR = _cache_dir()
 
 
+def _sources_stamp():
+    """A hash of every file that compiled kernels are made of: numba stamps a cache entry with
+    its function's own file only, so an edit to a helper it inlines (a pass, a loss) would
+    leave the old machine code in use, and two versions of fastgd would share it."""
+    digest = hashlib.sha256()
+    folder = os.path.dirname(os.path.abspath(__file__))
+    paths = [os.path.join(_KERNEL_DIR, name) for name in os.listdir(_KERNEL_DIR)
+             if name.endswith(".py")]
+    for path in sorted(paths) + [os.path.join(folder, "_config.py")]:
+        with open(path, "rb") as handle:
+            digest.update(os.path.basename(path).encode() + b"\0" + handle.read())
+    return digest.hexdigest()
+
+
+SOURCES_STAMP = _sources_stamp()
+
+
 def _recovering(cache):
     """Make ``cache`` (a dispatcher's numba cache) discard an entry it cannot load, with a
     warning, so the kernel is compiled again instead of failing in every process after."""
@@ -96,6 +114,7 @@ def jit(exact=False, **options):
     def decorate(fn):
         dispatcher = numba.njit(cache=USE_CACHE, nogil=True, fastmath=fastmath, **options)(fn)
         if USE_CACHE:
+            dispatcher._cache._cache_file._source_stamp = SOURCES_STAMP
             _recovering(dispatcher._cache)
         return dispatcher
 

@@ -114,10 +114,10 @@ class _TextBar:
         print(file=sys.stderr, flush=True)
 
 
-def run(plan, Y, Wt, b, loss, settings, *, history=False, callback=None, progress=False):
+def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=False):
     """Descend from ``Wt``, ``b`` (updated in place) by ``plan``; returns ``(Outcome, Wt_last,
     b_last)``, the last two the state before the last update."""
-    X, threads = plan.X, plan.threads
+    X, Y, threads = plan.X, plan.Y, plan.threads
     m, n = X.shape
     k = Y.shape[1]
     blocks = -(-m // plan.block_rows)

@@ -182,12 +182,14 @@ def thread_count(n_threads, m, n, k):
 
 @dataclass(frozen=True)
 class Plan:
-    """What the driver runs: the pass ``spec`` of ``kernel`` over ``X`` (the caller's, or its
-    Fortran-order copy), on ``threads`` threads, in blocks of ``block_rows`` rows."""
+    """What the driver runs: the pass ``spec`` of ``kernel`` over ``X`` (the caller's, a
+    writable alias of it, or its Fortran-order copy) against ``Y`` (the caller's or a writable
+    alias), on ``threads`` threads, in blocks of ``block_rows`` rows."""
 
     kernel: str
     spec: object
     X: np.ndarray
+    Y: np.ndarray
     threads: int
     block_rows: int
 
@@ -208,7 +210,7 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
         _available(kernel, X, Y, loss, compiling=True)
         say(f"compiling the {kernel} kernel for {X.dtype} X in {_order(X)} order, {Y.dtype} y, "
             f"{type(loss).__name__.lower()} loss (a few seconds, once: it is cached)")
-    return Plan(kernel, spec, X, threads, block_rows(m, n))
+    return Plan(kernel, spec, X, Y, threads, block_rows(m, n))
 
 
 def _order(X):

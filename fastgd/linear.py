@@ -145,7 +145,7 @@ def descend(problem, plan):
                                 plan.block_rows)
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
-    outcome, Wt_last, b_last = _drive.run(plan, problem.Y, Wt, b, problem.loss, settings,
+    outcome, Wt_last, b_last = _drive.run(plan, Wt, b, problem.loss, settings,
                                           history=problem.history, callback=problem.callback,
                                           progress=problem.progress)
     if outcome.status != drivers.OK:

@@ -119,3 +119,18 @@ def test_a_corrupt_cache_entry_is_discarded_and_compiled_again(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "discarding a corrupt compiled-kernel cache entry" in out.stderr
     assert "hits 1 misses 0" in run_fit(package, {"NUMBA_CACHE_DIR": str(cache)})
+
+
+def test_an_edit_to_any_kernel_file_compiles_again(tmp_path):
+    # numba stamps a cache entry with its function's own file; fastgd stamps every kernel with
+    # all of them, so a change to a pass or a loss (files the descent only inlines) is never
+    # served the old machine code, and two versions of fastgd never share it.
+    parent = tmp_path / "site"
+    shutil.copytree(Path(fastgd.__file__).parent, parent / "fastgd",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    assert "hits 0 misses 1" in run_fit(parent, env)
+    assert "hits 1 misses 0" in run_fit(parent, env)
+    losses = parent / "fastgd" / "_kernels" / "losses.py"
+    losses.write_text(losses.read_text() + "\n# an edit\n")
+    assert "hits 0 misses 1" in run_fit(parent, env)

@@ -50,34 +50,33 @@ def error_value(loss, total, y):
     """``(error, value)`` of a row whose sum (from ``start``) came to ``total``."""
 
 
-@overload(start)
+@overload(start, inline="always")
 def _start(loss, b, y):
     if _kind(loss) is Logistic:
         return lambda loss, b, y: b
     return lambda loss, b, y: b - y
 
 
-@overload(error_value)
+@overload(error_value, inline="always")
 def _error_value(loss, total, y):
     kind = _kind(loss)
     if kind is Squared:
         return lambda loss, total, y: (total, total * total)
     real = as_dtype(total).type  # the error stays in X's float type
+    # Branch-free, so the loops over rows that inline them still vectorise.
     if kind is Huber:
         def huber(loss, total, y):
             delta = real(loss.delta)
-            if abs(total) <= delta:
-                return total, 0.5 * total * total
-            return (delta if total > 0 else -delta), delta * (abs(total) - 0.5 * delta)
+            clipped = min(max(total, -delta), delta)
+            # r^2/2 within delta; beyond it delta^2/2 + delta (|r| - delta) = delta (|r| - delta/2)
+            return clipped, 0.5 * clipped * clipped + delta * (abs(total) - abs(clipped))
         return huber
     if kind is Logistic:
         def logistic(loss, total, y):
             z = float(total)
             decay = math.exp(-abs(z))  # in (0, 1]: never overflows
-            numerator = 1.0
-            if z < 0:
-                numerator = decay
-            return (real(numerator / (1.0 + decay)) - y,
-                    max(z, 0.0) + math.log1p(decay) - float(y) * z)
+            # sigmoid(z): 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below
+            sigmoid = max(decay, 1.0 if z >= 0 else 0.0) / (1.0 + decay)
+            return real(sigmoid) - y, max(z, 0.0) + math.log1p(decay) - float(y) * z
         return logistic
     return None
