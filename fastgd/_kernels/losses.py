@@ -76,7 +76,7 @@ def _error_value(loss, total, y):
             z = float(total)
             decay = math.exp(-abs(z))  # in (0, 1]: never overflows
             # sigmoid(z): 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below
-            sigmoid = max(decay, 1.0 if z >= 0 else 0.0) / (1.0 + decay)
+            sigmoid = max(decay, (z >= 0) * 1.0) / (1.0 + decay)
             return real(sigmoid) - y, max(z, 0.0) + math.log1p(decay) - float(y) * z
         return logistic
     return None
