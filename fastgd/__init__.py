@@ -8,11 +8,12 @@
 from . import reference
 from .errors import ConvergenceWarning, DivergenceError
 from .linear import fit_linear, precompile
+from .many import fit_linear_many
 from .optimize import maximize, minimize
-from .result import LinearResult, MinimizeResult
+from .result import LinearResult, ManyResult, MinimizeResult
 
 __all__ = [
-    "ConvergenceWarning", "DivergenceError", "LinearResult", "MinimizeResult", "fit_linear",
-    "maximize", "minimize", "precompile", "reference",
+    "ConvergenceWarning", "DivergenceError", "LinearResult", "ManyResult", "MinimizeResult",
+    "fit_linear", "fit_linear_many", "maximize", "minimize", "precompile", "reference",
 ]
 __version__ = "0.1.0"

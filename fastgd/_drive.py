@@ -5,6 +5,7 @@ A chunk aims at ``CHUNK_SECONDS``: between chunks Python runs, so Ctrl-C raises
 moves. A team is made of Python threads, each running one member of the same compiled,
 GIL-free function; the calling thread is member 0. Nothing here reads X.
 """
+import math
 import os
 import threading
 import time
@@ -45,9 +46,12 @@ def _forget_executor_in_child():
 os.register_at_fork(after_in_child=_forget_executor_in_child)
 
 
-def _apart(shape, dtype):
-    """A zeroed array with ``PADDING`` bytes clear on either side: one thread's own."""
-    size = int(np.prod(shape))
+def _apart(shape, dtype, threads):
+    """A zeroed array, with ``PADDING`` bytes clear on either side when other threads write
+    beside it: one thread's own."""
+    if threads == 1:
+        return np.zeros(shape, dtype)
+    size = math.prod(shape)
     room = PADDING // np.dtype(dtype).itemsize
     return np.zeros(size + 2 * room, dtype)[room:room + size].reshape(shape)
 
@@ -131,11 +135,13 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     state = np.array([np.inf, np.nan, np.nan])
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     # Each member its own state and gradient: all end every iteration with the same bits.
-    own = [(Wt, b) if member == 0 else (_apart(Wt.shape, Wt.dtype), _apart(b.shape, b.dtype))
+    own = [(Wt, b) if member == 0 else (_apart(Wt.shape, Wt.dtype, threads),
+                                        _apart(b.shape, b.dtype, threads))
            for member in range(threads)]
     for member_Wt, member_b in own[1:]:
         member_Wt[...], member_b[...] = Wt, b
-    gradients = [(_apart((k, n), np.float64), _apart(k, np.float64)) for _ in range(threads)]
+    gradients = [(_apart((k, n), np.float64, threads), _apart((k,), np.float64, threads))
+                 for _ in range(threads)]
 
     def call(member, history_part):
         member_Wt, member_b = own[member]

@@ -69,12 +69,8 @@ BY_NAME = {kernel.name: kernel for kernel in KERNELS}
 
 
 def block_rows(m, n):
-    """Rows per block for X of shape (m, n): fixed by the shape alone, so results never depend
-    on threads. About ``BLOCK_ELEMENTS`` elements, cut smaller to give ``MIN_BLOCKS``."""
-    group = tune.BLOCK_ROW_MULTIPLE
-    share = -(-m // tune.MIN_BLOCKS)
-    rows = min(tune.BLOCK_ELEMENTS // n // group * group, -(-share // group) * group)
-    return max(tune.MIN_BLOCK_ROWS, rows)
+    """Rows per block for X of shape (m, n) (:func:`._kernels.drivers.block_rows`)."""
+    return int(drivers.block_rows(m, n))
 
 
 @functools.cache
@@ -111,28 +107,28 @@ def make_spec(kernel, X, threads):
 _ready = {}
 
 
-def _key(kernel, X, Y, loss):
-    """What sets the numba types of a fit by ``kernel``: ``(key, X's type)``."""
-    if kernel == "fixed" and not X.flags.f_contiguous:
-        # The pass reads X's Fortran-order copy: writable, of the same dtype and width.
-        x_type = numba.typeof(np.empty((min(X.shape[0], 2), X.shape[1]), X.dtype, order="F"))
-    else:
-        x_type = numba.typeof(X)
-    width = X.shape[1] if BY_NAME[kernel].per_width else None
-    return (kernel, width, x_type, numba.typeof(Y), type(loss),
-            prefetch_distance(X, kernel) is None), x_type
+def _flags(array):
+    """What sets an array's numba type beside its dtype and rank: memory order, writability."""
+    return _layout(array), array.flags.writeable, array.flags.aligned
 
 
 def _available(kernel, X, Y, loss, compiling=False):
-    """Whether ``kernel``'s variant for X, Y and ``loss`` is compiled or cached (memoised);
-    ``compiling=True`` records that it is about to be."""
-    key, x_type = _key(kernel, X, Y, loss)
+    """Whether ``kernel``'s variant for X, Y and ``loss`` is compiled or cached (memoised on
+    what sets its numba types); ``compiling=True`` records that it is about to be."""
+    fortran_copy = kernel == "fixed" and not X.flags.f_contiguous
+    key = (kernel, X.shape[1] if BY_NAME[kernel].per_width else None, X.dtype,
+           ("F", True, True) if fortran_copy else _flags(X), Y.dtype, _flags(Y), type(loss),
+           prefetch_distance(X, kernel) is None)
     if compiling:
         _ready[key] = True
     if key not in _ready:
+        if fortran_copy:  # the pass reads X's Fortran-order copy: writable, same dtype and width
+            x_type = numba.typeof(np.empty((min(X.shape[0], 2), X.shape[1]), X.dtype, order="F"))
+        else:
+            x_type = numba.typeof(X)
         args = example_arguments(X[:1], Y[:1], make_spec(kernel, X, 1), loss)
         signature = tuple(numba.typeof(arg) for arg in args)
-        signature = signature[:2] + (x_type, key[3]) + signature[4:]
+        signature = signature[:2] + (x_type, numba.typeof(Y)) + signature[4:]
         _ready[key] = ready(drivers.descend, signature)
     return _ready[key]
 
@@ -148,8 +144,9 @@ def example_arguments(X, Y, spec, loss):
 
 
 def forget_availability():
-    """Forget what ``_available`` learnt (after ``precompile`` compiled more)."""
+    """Forget what ``_available`` and ``choose`` learnt (after ``precompile`` compiled more)."""
     _ready.clear()
+    _chosen.clear()
 
 
 def cores():
@@ -213,6 +210,10 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
     return Plan(kernel, spec, X, Y, threads, block_rows(m, n))
 
 
+def _layout(array):
+    return "C" if array.flags.c_contiguous else "F" if array.flags.f_contiguous else "A"
+
+
 def _order(X):
     return "C" if X.flags.c_contiguous else "Fortran" if X.flags.f_contiguous else "strided"
 
@@ -232,6 +233,19 @@ def writable_alias(array):
 def choose(X, Y, loss, max_iter):
     """The first row of ``KERNELS`` that reads X and computes ``loss`` and, if per-width, is
     compiled already or worth compiling now."""
+    if X.size * Y.shape[1] * max_iter < COMPILE_PAYS_ELEMENT_UPDATES:  # the usual case: memoised
+        key = (X.shape[1], X.dtype, _flags(X), X.nbytes >= tune.COLUMN_COPY_MAX_BYTES,
+               Y.dtype, _flags(Y), type(loss))
+        if key not in _chosen:
+            _chosen[key] = _choose(X, Y, loss, max_iter)
+        return _chosen[key]
+    return _choose(X, Y, loss, max_iter)
+
+
+_chosen = {}
+
+
+def _choose(X, Y, loss, max_iter):
     squared = isinstance(loss, Squared)
     for kernel in KERNELS:
         if not kernel.takes(X) or (kernel.squared_only and not squared):

@@ -110,3 +110,47 @@ class MinimizeResult(_Result):
     grad_norm: float
     fun: object = None
     path: object = None
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ManyResult(_Result):
+    """What ``fit_linear_many`` returns: one row per problem, in ``keys`` order.
+
+    Attributes
+    ----------
+    w : ndarray, shape (P, n)
+    b, n_iter, converged, loss, grad_norm, lr : ndarray, shape (P,)
+        As :class:`LinearResult`'s, per problem.
+    status : ndarray of int8, shape (P,)
+        0 done, 1 diverged, 2 non-finite data (X or y of that problem).
+    keys : ndarray, shape (P,)
+        The group labels (sorted), or ``arange(P)``.
+
+    ``len(res)`` is P and ``res[i]`` is problem i's :class:`LinearResult`.
+
+    Examples
+    --------
+    >>> import numpy as np, fastgd
+    >>> X = np.array([[1.0], [2.0], [3.0], [1.0], [2.0]]); y = np.array([2.0, 4.0, 6.0, 1.0, 2.0])
+    >>> res = fastgd.fit_linear_many(X, y, groups=["a", "a", "a", "b", "b"])
+    >>> len(res), res.keys.tolist(), round(float(res[0].w[0]), 8)
+    (2, ['a', 'b'], 1.90259238)
+    """
+
+    w: np.ndarray
+    b: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    status: np.ndarray
+    keys: np.ndarray
+    lr: np.ndarray
+
+    def __len__(self):
+        return len(self.b)
+
+    def __getitem__(self, i):
+        return LinearResult(w=self.w[i].copy(), b=float(self.b[i]), n_iter=int(self.n_iter[i]),
+                            converged=bool(self.converged[i]), loss=float(self.loss[i]),
+                            grad_norm=float(self.grad_norm[i]), lr=float(self.lr[i]))

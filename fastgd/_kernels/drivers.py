@@ -18,6 +18,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import _tuning as tune
 from .._config import jit
 from .exact import add, mul, sub
 from .passes import block_sums
@@ -39,6 +40,17 @@ Settings = namedtuple("Settings", ["lr", "max_iter", "tol", "blowup", "l2", "l1"
 PADDING = 128
 #: Slots left between one member's block sums and the next one's: PADDING bytes of 4-byte slots.
 GAP = PADDING // 4
+
+
+@jit()
+def block_rows(m, n):
+    """Rows per block for X of shape (m, n): fixed by the shape alone, so results never depend
+    on threads. About ``BLOCK_ELEMENTS`` elements, cut smaller to give ``MIN_BLOCKS``; a
+    multiple of ``BLOCK_ROW_MULTIPLE``, at least ``MIN_BLOCK_ROWS``."""
+    group = tune.BLOCK_ROW_MULTIPLE
+    share = -(-m // tune.MIN_BLOCKS)
+    rows = min(tune.BLOCK_ELEMENTS // n // group * group, -(-share // group) * group)
+    return max(tune.MIN_BLOCK_ROWS, rows)
 
 
 @jit(inline="always")

@@ -1,0 +1,106 @@
+"""Many independent problems: each one the descent of ``drivers.descend``, claimed in turn.
+
+Problem ``p`` is rows ``xs[p]:xe[p]`` of X against column ``yc[p]`` of rows ``ys[p]:ye[p]`` of
+Y. Threads claim problems from one counter (an atomic add) until ``stop``; each runs the same
+``descend`` that ``fit_linear`` runs on that problem alone, as member 0 of a team of 1, to its
+own end, so every problem gets ``fit_linear``'s bits whichever thread takes it.
+"""
+import numpy as np
+from numba.extending import overload
+
+from .._config import jit
+from .drivers import (BLOWN_UP, CEILING, GRAD_NORM, LOSS, NONFINITE, OK, STOP, Settings,
+                      block_rows, descend)
+from .passes import Columns, FixedWidth
+from .sync import fetch_add
+
+#: A problem's status in ``fit_linear_many``'s result.
+DONE, DIVERGED, NONFINITE_DATA = 0, 1, 2
+
+
+def problem_rows(spec, X):
+    """The rows that ``spec``'s pass reads: a Fortran-order copy for the fixed-width pass (as
+    ``fit_linear`` makes for C-order X), else ``X`` itself."""
+
+
+@overload(problem_rows, inline="always")
+def _problem_rows(spec, X):
+    if spec.instance_class is FixedWidth:
+        def copy(spec, X):
+            F = np.empty((X.shape[1], X.shape[0]), X.dtype).T
+            F[...] = X
+            return F
+        return copy
+    return lambda spec, X: X
+
+
+def thread_spec(spec, rows, dtype):
+    """``spec`` with scratch of this thread's own where the pass needs it (``columns``)."""
+
+
+@overload(thread_spec, inline="always")
+def _thread_spec(spec, rows, dtype):
+    if spec.instance_class is Columns:
+        return lambda spec, rows, dtype: Columns(np.empty((1, rows + 16), dtype))
+    return lambda spec, rows, dtype: spec
+
+
+@jit(inline="always")
+def _finite(X, Y):
+    for i in range(X.shape[0]):
+        if not np.isfinite(Y[i, 0]):
+            return False
+        for f in range(X.shape[1]):
+            if not np.isfinite(X[i, f]):
+                return False
+    return True
+
+
+@jit()
+def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters, tols, blowup,
+                 l2, l1, half, W, B, W_last, B_last, status, n_iter, losses, norms):
+    """Claim problems from ``counter[0]`` until ``stop`` and descend on each: its weights and bias
+    (start in, end out) in ``W[p]``, ``B[p]``, the state before its last update in ``W_last[p]``,
+    ``B_last[p]``, and its status, updates, J and gradient norm. Returns the problems done."""
+    n = X.shape[1]
+    done = 0
+    flags = np.zeros(1, np.int64)
+    run = np.zeros(3, np.int64)
+    state = np.zeros(3)
+    dW = np.empty((1, n))
+    db = np.empty(1)
+    history = np.empty(0)
+    Wt = np.empty((1, n), W.dtype)
+    b = np.empty(1, W.dtype)
+    Wt_last = np.empty((1, n), W.dtype)
+    b_last = np.empty(1, W.dtype)
+    while True:
+        p = fetch_add(counter, 0, 1)
+        if p >= stop:
+            return done
+        Xp = problem_rows(spec, X[xs[p]:xe[p]])
+        Yp = Y[ys[p]:ye[p], yc[p]:yc[p] + 1]
+        m = Xp.shape[0]
+        rows = block_rows(m, n)
+        blocks = (m + rows - 1) // rows
+        settings = Settings(lrs[p], iters[p], tols[p], blowup, l2, l1, half, rows)
+        run[0], run[STOP], run[2] = 0, iters[p], 0
+        state[CEILING] = np.inf
+        Wt[0, :] = W[p]
+        b[0] = B[p]
+        code = descend(0, 1, Xp, Yp, Wt, b, thread_spec(spec, rows, X.dtype), loss, settings,
+                       np.empty((1, blocks, 1, n), X.dtype), np.empty((1, blocks, 1)),
+                       np.empty((1, blocks)), flags, run, state, dW, db, history, Wt_last,
+                       b_last)
+        W[p] = Wt[0]
+        B[p] = b[0]
+        W_last[p] = Wt_last[0]
+        B_last[p] = b_last[0]
+        n_iter[p], losses[p], norms[p] = run[0], state[LOSS], state[GRAD_NORM]
+        if code == OK:
+            status[p] = DONE
+        elif code == NONFINITE and run[0] == 0 and not _finite(Xp, Yp):
+            status[p] = NONFINITE_DATA
+        else:
+            status[p] = DIVERGED if code in (NONFINITE, BLOWN_UP) else code
+        done += 1

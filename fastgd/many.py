@@ -1,0 +1,257 @@
+"""``fit_linear_many``: many independent problems in one call, each with its own stop."""
+import time
+import warnings
+
+import numpy as np
+
+from . import _plan, _tuning as tune
+from ._config import interruptible
+from ._divergence import BLOWUP, curvature, linear_divergence
+from ._drive import _team_executor
+from ._kernels import many as kernels
+from ._kernels.losses import halved, make
+from ._validate import (_describe, check_finite, iteration_count, kernel_dtype, labels,
+                        loss_name, non_negative, non_negative_tol, positive_lr, real_array)
+from .errors import ConvergenceWarning
+from .result import ManyResult
+
+__all__ = ["fit_linear_many"]
+
+ON_ERROR = ("raise", "mark")
+
+
+def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None,
+                    loss="squared", delta=1.0, l2=0.0, l1=0.0, on_error="raise", n_threads=None):
+    """Fit many independent problems ``y_p ~ X_p w_p + b_p`` by batch gradient descent at once.
+
+    Each problem runs the descent of :func:`fastgd.fit_linear` to its own stop, so the total
+    work is the sum of the problems' iterations, and ``res[i]`` equals ``fit_linear`` on problem
+    i alone with the same arguments, bit for bit (``w, b, n_iter, loss, grad_norm``), whatever
+    the number of threads.
+
+    Parameters
+    ----------
+    X, y : array_like
+        Three forms. Stacked: X (P, m, n) and y (P, m), never copied when X is C-contiguous.
+        Shared: X (m, n) and y (m, P), P problems on one X (each its own, unlike
+        ``fit_linear``'s joint fit of a 2-D y). Ragged: X (N, n), y (N,) and ``groups``.
+    groups : array_like, shape (N,), optional
+        A label per row, of any sortable dtype; rows of a group need not be contiguous.
+        Problems come in sorted label order. X and y are reordered once into one copy (stable:
+        a group's rows keep their order).
+    lr, max_iter, tol : scalar or array_like of shape (P,)
+        Per problem, as in ``fit_linear``; ``lr="auto"`` takes each problem's own ``1/L``.
+    w0, b0 : array_like of shape (P, n) and (P,), optional
+        Warm starts.
+    loss, delta, l2, l1 :
+        As in ``fit_linear``.
+    on_error : {"raise", "mark"}, default "raise"
+        ``"raise"``: the first failed problem (diverged, or NaN/infinity in its data) raises,
+        naming it. ``"mark"``: every other problem is finished and the failed ones are reported
+        in ``status``, their ``w, b`` the last finite state.
+    n_threads : int, optional
+        Threads; by default one for little work, the idle cores otherwise.
+
+    Returns
+    -------
+    ManyResult
+
+    Examples
+    --------
+    >>> import numpy as np, fastgd
+    >>> X = np.random.default_rng(0).standard_normal((4, 50, 3))
+    >>> y = X @ np.array([1.0, 2.0, 3.0]) + 0.5
+    >>> res = fastgd.fit_linear_many(X, y, lr="auto", tol=1e-10, max_iter=100_000)
+    >>> res.converged.all(), res.w.round(6).tolist()[0], res.b.round(6).tolist()
+    (True, [1.0, 2.0, 3.0], [0.5, 0.5, 0.5, 0.5])
+    """
+    problems = _problems(X, y, groups)
+    P = len(problems.keys)
+    name = loss_name(loss)
+    if name == "huber" and non_negative(delta, "delta") == 0:
+        raise ValueError("delta must be > 0 for loss='huber', got 0")
+    loss_value = make(name, non_negative(delta, "delta"))
+    l2, l1 = non_negative(l2, "l2"), non_negative(l1, "l1")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be 'raise' or 'mark', got {on_error!r}")
+    if name == "logistic":
+        labels(problems.Y)
+    iters = _per_problem(max_iter, P, "max_iter", iteration_count, np.int64)
+    tols = _per_problem(tol, P, "tol", non_negative_tol, np.float64)
+    auto = isinstance(lr, str) and lr == "auto"
+    lrs = (np.empty(P) if auto else
+           _per_problem(lr, P, "lr", positive_lr, np.float64))
+    n = problems.X.shape[1]
+    dtype = problems.X.dtype
+    W = np.zeros((P, n), dtype)
+    B = np.zeros(P, dtype)
+    if w0 is not None:
+        W[...] = _shaped(w0, (P, n), "w0")
+    if b0 is not None:
+        B[...] = _shaped(b0, (P,), "b0")
+    threads = _threads(n_threads, problems, iters)
+    if auto:
+        lrs[...] = _auto_lrs(problems, name, l2)
+
+    plan = _plan.plan(problems.representative, problems.Y[:1, :1], loss_value, int(iters.max()),
+                      1)
+    X_all, Y_all = _plan.writable_alias(problems.X), _plan.writable_alias(problems.Y)
+    W_last, B_last = np.empty_like(W), np.empty_like(B)
+    status = np.zeros(P, np.int8)
+    n_iter = np.zeros(P, np.int64)
+    losses, norms = np.zeros(P), np.zeros(P)
+    counter = np.zeros(1, np.int64)
+    args = (X_all, Y_all, problems.xs, problems.xe, problems.ys, problems.ye, problems.yc,
+            plan.spec, loss_value, lrs, iters, tols, BLOWUP, l2, l1,
+            0.5 if halved(loss_value) else 1.0, W, B, W_last, B_last, status, n_iter, losses,
+            norms)
+    batch = max(1, min(P, 1 << 24 // max(1, int(np.mean(problems.xe - problems.xs)) * n *
+                                          int(max(1, np.mean(iters))))))
+    start = 0
+    while start < P:
+        stop = min(P, start + batch)
+        began = time.perf_counter()
+        helpers = [_team_executor().submit(kernels.descend_many, counter, stop, *args)
+                   for _ in range(threads - 1)]
+        interruptible(kernels.descend_many, counter, stop, *args)
+        for helper in helpers:
+            helper.result()
+        counter[0] = stop  # every claim past ``stop`` was refused
+        seconds = time.perf_counter() - began
+        batch = max(1, int(batch * min(4.0, tune.CHUNK_SECONDS / max(seconds, 1e-9))))
+        start = stop
+    failed = np.flatnonzero(status != kernels.DONE)
+    if failed.size and on_error == "raise":
+        raise _failure(problems, int(failed[0]), status, lrs, n_iter, losses, W_last, B_last,
+                       name, l2)
+    converged = norms <= tols
+    unconverged = (tols > 0) & ~converged & (status == kernels.DONE)
+    if unconverged.any():
+        warnings.warn(f"fit_linear_many: {int(unconverged.sum())} of {P} problems stopped at "
+                      f"max_iter with grad_norm > tol (the first: problem "
+                      f"{int(np.flatnonzero(unconverged)[0])})", ConvergenceWarning, stacklevel=2)
+    bad = status != kernels.DONE
+    W[bad], B[bad] = W_last[bad], B_last[bad]
+    return ManyResult(w=W, b=B, n_iter=n_iter, converged=converged, loss=losses,
+                      grad_norm=norms, status=status, keys=problems.keys, lr=lrs)
+
+
+class _Problems:
+    """The problems as rows ``xs:xe`` of ``X`` (2-D) against column ``yc`` of rows ``ys:ye`` of
+    ``Y`` (2-D), in one float dtype; ``keys``; ``representative``, problem 0's X."""
+
+    def __init__(self, X, Y, xs, xe, ys, ye, yc, keys):
+        self.X, self.Y, self.keys = X, Y, keys
+        self.xs, self.xe, self.ys, self.ye, self.yc = (np.ascontiguousarray(a, np.int64)
+                                                        for a in (xs, xe, ys, ye, yc))
+        self.representative = X[self.xs[0]:self.xe[0]]
+
+    def rows(self, p):
+        return self.X[self.xs[p]:self.xe[p]], self.Y[self.ys[p]:self.ye[p], self.yc[p]]
+
+
+def _problems(X, y, groups):
+    X, y = real_array(X, "X"), real_array(y, "y")
+    dtype = kernel_dtype(X)
+    if groups is not None:
+        if X.ndim != 2 or y.ndim != 1:
+            raise ValueError(f"with groups, X must be 2-D (N, n) and y 1-D (N,), got X of shape "
+                             f"{X.shape} and y of shape {y.shape}")
+        groups = np.asarray(groups)
+        if groups.shape != (X.shape[0],) or y.shape[0] != X.shape[0]:
+            raise ValueError(f"groups and y must have one entry per row of X ({X.shape[0]}), got "
+                             f"groups of shape {groups.shape} and y of shape {y.shape}")
+        _nonempty(X)
+        order = np.argsort(groups, kind="stable")
+        keys, starts = np.unique(groups[order], return_index=True)
+        ends = np.append(starts[1:], len(order))
+        Xs = X[order].astype(dtype, copy=False)  # the one reordered copy
+        Ys = y[order].astype(dtype, copy=False)[:, None]
+        return _Problems(Xs, Ys, starts, ends, starts, ends, np.zeros(len(keys)), keys)
+    if X.ndim == 3:
+        P, m, n = X.shape
+        if y.shape != (P, m):
+            raise ValueError(f"a stacked X of shape {X.shape} takes y of shape {(P, m)}, got "
+                             f"{y.shape}")
+        if P == 0:
+            raise ValueError("X must hold at least one problem, got shape (0, ...)")
+        _nonempty(X[0])
+        flat = X.astype(dtype, copy=False).reshape(P * m, n)  # a view of C-contiguous X
+        offsets = np.arange(P) * m
+        return _Problems(flat, y.astype(dtype, copy=False).reshape(P * m, 1), offsets,
+                         offsets + m, offsets, offsets + m, np.zeros(P), np.arange(P))
+    if X.ndim == 2:
+        if y.ndim != 2 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"a shared X of shape {X.shape} takes y of shape (m, P) with m = "
+                             f"{X.shape[0]}, got {y.shape} (or pass groups for ragged problems)")
+        _nonempty(X)
+        if y.shape[1] == 0:
+            raise ValueError("y must hold at least one problem (column), got shape "
+                             f"{y.shape}")
+        P, m = y.shape[1], X.shape[0]
+        zeros, ms = np.zeros(P), np.full(P, m)
+        return _Problems(X.astype(dtype, copy=False), y.astype(dtype, copy=False), zeros, ms,
+                         zeros, ms, np.arange(P), np.arange(P))
+    raise ValueError(f"X must be 3-D (P, m, n) stacked, or 2-D (m, n) with a 2-D y or groups, "
+                     f"got {X.ndim}-D with shape {X.shape}")
+
+
+def _nonempty(X):
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"each problem must have at least one row and one column, got {X.shape}")
+
+
+def _per_problem(value, P, name, check, dtype):
+    """A scalar or a (P,) array of ``check``-ed values, as a (P,) array."""
+    if np.ndim(value) == 0:
+        return np.full(P, check(value.item() if isinstance(value, np.generic) else value), dtype)
+    array = np.asarray(value)
+    if array.shape != (P,):
+        raise ValueError(f"{name} must be a scalar or have shape ({P},), got shape {array.shape}")
+    return np.array([check(v.item()) for v in array], dtype)
+
+
+def _shaped(value, shape, name):
+    array = real_array(value, name)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
+    check_finite(array, name)
+    return array
+
+
+def _threads(n_threads, problems, iters):
+    if n_threads is not None:
+        if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
+            raise TypeError(f"n_threads must be a positive integer or None, got "
+                            f"{_describe(n_threads)}")
+        if n_threads < 1:
+            raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
+        return max(1, min(int(n_threads), _plan.cores(), len(problems.keys)))
+    work = float(np.sum((problems.xe - problems.xs) * iters.astype(float))) * problems.X.shape[1]
+    if work < tune.PARALLEL_MIN_ELEMENTS * 100 or len(problems.keys) == 1:
+        return 1
+    return max(1, min(_plan.idle_cores(), len(problems.keys)))
+
+
+def _auto_lrs(problems, name, l2):
+    """Each problem's ``1/L``, computed as ``fit_linear`` computes it for that problem alone."""
+    if (problems.xs == problems.xs[0]).all() and (problems.xe == problems.xe[0]).all():
+        L = curvature(problems.representative, name, l2)  # one X for every problem
+        return np.full(len(problems.keys), 1.0 / L)
+    return np.array([1.0 / curvature(problems.rows(p)[0], name, l2)
+                     for p in range(len(problems.keys))])
+
+
+def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2):
+    key = problems.keys[p]
+    X_p, y_p = problems.rows(p)
+    if status[p] == kernels.NONFINITE_DATA:
+        for array, label in ((X_p, "X"), (y_p, "y")):
+            try:
+                check_finite(array, label)
+            except ValueError as err:
+                return ValueError(f"problem {p} (key {key!r}): {err}")
+    error = linear_divergence(X_p, float(lrs[p]), int(n_iter[p]), float(losses[p]),
+                              W_last[p].copy(), float(B_last[p]), loss_name=name, l2=l2)
+    error.args = (f"problem {p} (key {key!r}): {error.args[0]}",)
+    return error
