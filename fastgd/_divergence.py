@@ -8,12 +8,16 @@ X's spectrum; beyond ``GRAM_MAX_FEATURES`` features, power iteration from random
 """
 import numpy as np
 
+from ._kernels.gram import gram
 from .errors import DivergenceError
 
 #: A loss above this many times the starting loss has blown up.
 BLOWUP = 2.0
 #: Most features for which L comes from the (n+1) x (n+1) matrix itself.
 GRAM_MAX_FEATURES = 2048
+#: Most features for which the matrix is formed by the compiled row loop (``_kernels.gram``),
+#: which ``fit_linear_many`` runs for every problem at once; BLAS beyond.
+COMPILED_GRAM_MAX_FEATURES = 64
 #: Rows converted to float64 at a time while forming the matrix.
 _CHUNK_ROWS = 1 << 14
 #: The power iteration's rounds at most, and the relative change at which it stops.
@@ -64,17 +68,21 @@ def largest_hessian_eigenvalue(X):
     """
     with np.errstate(over="ignore", invalid="ignore"):
         if X.shape[1] <= GRAM_MAX_FEATURES:
-            A = _gram(X)
+            A = gram(X) if X.shape[1] <= COMPILED_GRAM_MAX_FEATURES else _gram(X)
             if not np.all(np.isfinite(A)):
                 return np.inf
             return float(np.linalg.eigvalsh(A)[-1])
         return max(_power(X, seed) for seed in (0, 1))
 
 
+def factor(loss_name):
+    """The loss's curvature bound as a multiple of ``[X 1]^T [X 1] / m``."""
+    return 0.25 if loss_name == "logistic" else 1.0
+
+
 def curvature(X, loss_name, l2):
     """``L`` of the loss ``loss_name`` with an L2 penalty ``l2`` at this X."""
-    factor = 0.25 if loss_name == "logistic" else 1.0
-    return factor * largest_hessian_eigenvalue(X) + l2
+    return factor(loss_name) * largest_hessian_eigenvalue(X) + l2
 
 
 def linear_divergence(X, lr, iteration, loss, w, b, *, loss_name="squared", l2=0.0):

@@ -6,9 +6,11 @@ import numpy as np
 
 from . import _plan, _tuning as tune
 from ._config import interruptible
-from ._divergence import BLOWUP, curvature, linear_divergence
+from ._divergence import (BLOWUP, COMPILED_GRAM_MAX_FEATURES, curvature, factor,
+                          linear_divergence)
 from ._drive import _team_executor
 from ._kernels import many as kernels
+from ._kernels.gram import grams
 from ._kernels.losses import halved, make
 from ._validate import (_describe, check_finite, iteration_count, kernel_dtype, labels,
                         loss_name, non_negative, non_negative_tol, positive_lr, real_array)
@@ -105,8 +107,9 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
             plan.spec, loss_value, lrs, iters, tols, BLOWUP, l2, l1,
             0.5 if halved(loss_value) else 1.0, W, B, W_last, B_last, status, n_iter, losses,
             norms)
-    batch = max(1, min(P, 1 << 24 // max(1, int(np.mean(problems.xe - problems.xs)) * n *
-                                          int(max(1, np.mean(iters))))))
+    # Problems per call at first: about 2^24 element-updates; later calls aim at CHUNK_SECONDS.
+    work = max(1, int(np.mean(problems.xe - problems.xs)) * n * int(max(1, np.mean(iters))))
+    batch = max(1, min(P, (1 << 24) // work))
     start = 0
     while start < P:
         stop = min(P, start + batch)
@@ -142,8 +145,8 @@ class _Problems:
 
     def __init__(self, X, Y, xs, xe, ys, ye, yc, keys):
         self.X, self.Y, self.keys = X, Y, keys
-        self.xs, self.xe, self.ys, self.ye, self.yc = (np.ascontiguousarray(a, np.int64)
-                                                        for a in (xs, xe, ys, ye, yc))
+        self.xs, self.xe, self.ys, self.ye, self.yc = (
+            np.ascontiguousarray(a, np.int64) for a in (xs, xe, ys, ye, yc))
         self.representative = X[self.xs[0]:self.xe[0]]
 
     def rows(self, p):
@@ -162,12 +165,10 @@ def _problems(X, y, groups):
             raise ValueError(f"groups and y must have one entry per row of X ({X.shape[0]}), got "
                              f"groups of shape {groups.shape} and y of shape {y.shape}")
         _nonempty(X)
-        order = np.argsort(groups, kind="stable")
-        keys, starts = np.unique(groups[order], return_index=True)
-        ends = np.append(starts[1:], len(order))
-        Xs = X[order].astype(dtype, copy=False)  # the one reordered copy
-        Ys = y[order].astype(dtype, copy=False)[:, None]
-        return _Problems(Xs, Ys, starts, ends, starts, ends, np.zeros(len(keys)), keys)
+        keys, inverse = _labels(groups)
+        Xs, Ys, starts = kernels.group_rows(X, y, inverse, len(keys), np.dtype(dtype))
+        return _Problems(Xs, Ys, starts[:-1], starts[1:], starts[:-1], starts[1:],
+                         np.zeros(len(keys)), keys)
     if X.ndim == 3:
         P, m, n = X.shape
         if y.shape != (P, m):
@@ -194,6 +195,20 @@ def _problems(X, y, groups):
                          zeros, ms, np.arange(P), np.arange(P))
     raise ValueError(f"X must be 3-D (P, m, n) stacked, or 2-D (m, n) with a 2-D y or groups, "
                      f"got {X.ndim}-D with shape {X.shape}")
+
+
+def _labels(groups):
+    """The sorted distinct labels and each row's place among them: by counting for integer
+    labels of a compact range (no sort), else by one sort."""
+    if groups.dtype.kind in "iub" and groups.size:
+        low, high = int(groups.min()), int(groups.max())
+        if high - low <= 4 * groups.size:
+            offsets = groups.astype(np.int64) - low
+            present = np.bincount(offsets, minlength=high - low + 1) > 0
+            place = np.cumsum(present) - 1
+            return (np.flatnonzero(present) + low).astype(groups.dtype), place[offsets]
+    keys, inverse = np.unique(groups, return_inverse=True)
+    return keys, inverse.reshape(-1)
 
 
 def _nonempty(X):
@@ -234,16 +249,24 @@ def _threads(n_threads, problems, iters):
 
 
 def _auto_lrs(problems, name, l2):
-    """Each problem's ``1/L``, computed as ``fit_linear`` computes it for that problem alone."""
+    """Each problem's ``1/L``, computed as ``fit_linear`` computes it for that problem alone:
+    by the same compiled Gram matrix, all problems in one call, then one batched eigvalsh."""
     if (problems.xs == problems.xs[0]).all() and (problems.xe == problems.xe[0]).all():
         L = curvature(problems.representative, name, l2)  # one X for every problem
         return np.full(len(problems.keys), 1.0 / L)
-    return np.array([1.0 / curvature(problems.rows(p)[0], name, l2)
-                     for p in range(len(problems.keys))])
+    if problems.X.shape[1] > COMPILED_GRAM_MAX_FEATURES:
+        return np.array([1.0 / curvature(problems.rows(p)[0], name, l2)
+                         for p in range(len(problems.keys))])
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = grams(problems.X, problems.xs, problems.xe)
+        finite = np.isfinite(A).all(axis=(1, 2))
+        top = np.full(len(A), np.inf)
+        top[finite] = np.linalg.eigvalsh(A[finite])[:, -1]
+    return 1.0 / (factor(name) * top + l2)
 
 
 def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2):
-    key = problems.keys[p]
+    key = problems.keys[p].item() if isinstance(problems.keys[p], np.generic) else problems.keys[p]
     X_p, y_p = problems.rows(p)
     if status[p] == kernels.NONFINITE_DATA:
         for array, label in ((X_p, "X"), (y_p, "y")):

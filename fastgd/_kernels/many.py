@@ -104,3 +104,26 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         else:
             status[p] = DIVERGED if code in (NONFINITE, BLOWN_UP) else code
         done += 1
+
+
+@jit()
+def group_rows(X, y, inverse, P, dtype):
+    """X's and y's rows reordered by group (``inverse``: each row's group number, 0..P-1), in
+    one pass, a group's rows in their order: ``(X sorted, y sorted, starts)``, X and y in
+    ``dtype`` (the one copy of X that grouping makes)."""
+    N, n = X.shape
+    starts = np.zeros(P + 1, np.int64)
+    for i in range(N):
+        starts[inverse[i] + 1] += 1
+    for p in range(P):
+        starts[p + 1] += starts[p]
+    at = starts[:P].copy()
+    Xs = np.empty((N, n), dtype)
+    ys = np.empty((N, 1), dtype)
+    for i in range(N):
+        row = at[inverse[i]]
+        at[inverse[i]] += 1
+        for f in range(n):
+            Xs[row, f] = X[i, f]
+        ys[row, 0] = y[i]
+    return Xs, ys, starts

@@ -1,0 +1,40 @@
+"""``[X 1]^T [X 1] / m`` in float64, row by row in a fixed order: the curvature of a fit's loss
+(``lr="auto"``), the same bits for a problem alone and among many."""
+import numpy as np
+
+from .._config import jit
+
+
+@jit(inline="always")
+def _gram_into(X, A):
+    m, n = X.shape
+    A[:] = 0.0
+    for i in range(m):
+        for p in range(n):
+            xp = np.float64(X[i, p])
+            for q in range(p, n):
+                A[p, q] += xp * np.float64(X[i, q])
+            A[p, n] += xp
+    A[n, n] = m
+    for p in range(n + 1):
+        for q in range(p, n + 1):
+            A[p, q] /= m
+            A[q, p] = A[p, q]
+
+
+@jit()
+def gram(X):
+    """``[X 1]^T [X 1] / m`` of X (m, n), (n + 1, n + 1)."""
+    A = np.empty((X.shape[1] + 1, X.shape[1] + 1))
+    _gram_into(X, A)
+    return A
+
+
+@jit()
+def grams(X, starts, stops):
+    """``gram`` of rows ``starts[p]:stops[p]`` of X for each problem p, stacked."""
+    n = X.shape[1]
+    out = np.empty((len(starts), n + 1, n + 1))
+    for p in range(len(starts)):
+        _gram_into(X[starts[p]:stops[p]], out[p])
+    return out

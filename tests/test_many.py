@@ -1,0 +1,136 @@
+"""fit_linear_many: every input form, each problem equal to fit_linear on it alone bit for bit,
+its own stop, failures reported per problem, and bad input."""
+import numpy as np
+import pytest
+
+import fastgd
+from conftest import labels_for
+
+FIELDS = ("n_iter", "loss", "grad_norm")
+
+
+def assert_equals_fit_linear(res, problems, **options):
+    assert len(res) == len(problems)
+    for i, (X, y) in enumerate(problems):
+        alone = fastgd.fit_linear(X, y, **options)
+        assert res[i].w.tobytes() == alone.w.tobytes(), i
+        assert res[i].b == alone.b and res.b[i] == alone.b, i
+        for field in FIELDS:
+            assert getattr(res[i], field) == getattr(alone, field), (i, field)
+        assert res.converged[i] == alone.converged
+
+
+def stacked(P, m, n, dtype, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((P, m, n)).astype(dtype)
+    y = (X @ rng.standard_normal(n).astype(dtype) + 0.5
+         + 0.1 * rng.standard_normal((P, m))).astype(dtype)
+    return X, y
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", ["squared", "huber", "logistic"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stacked_problems_equal_fit_linear_bit_for_bit(dtype, loss, threads):
+    X, y = stacked(23, 40, 3, dtype, seed=threads)
+    if loss == "logistic":
+        y = labels_for(y.T).T
+    options = dict(lr=0.05, max_iter=200, loss=loss, l2=0.01)
+    res = fastgd.fit_linear_many(X, y, n_threads=threads, **options)
+    assert res.w.dtype == dtype and res.w.shape == (23, 3) and (res.status == 0).all()
+    assert_equals_fit_linear(res, list(zip(X, y)), **options)
+    assert res.keys.tolist() == list(range(23))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shared_x_is_one_problem_per_column_of_y(dtype):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((120, 4)).astype(dtype)
+    Y = (X @ rng.standard_normal((4, 7)) + rng.standard_normal(7)).astype(dtype)
+    res = fastgd.fit_linear_many(X, Y, lr=0.1, max_iter=300, tol=1e-4, n_threads=2)
+    assert_equals_fit_linear(res, [(X, Y[:, p]) for p in range(7)], lr=0.1, max_iter=300,
+                             tol=1e-4)
+
+
+def test_ragged_groups_of_any_sortable_label_need_not_be_contiguous():
+    rng = np.random.default_rng(5)
+    N, n = 600, 3
+    X = rng.standard_normal((N, n))
+    y = X @ [1.0, -2.0, 0.5] + rng.standard_normal(N) * 0.1
+    groups = rng.choice(np.array(["b", "a", "d", "c"]), size=N)
+    res = fastgd.fit_linear_many(X, y, groups=groups, lr="auto", tol=1e-9, max_iter=10_000)
+    assert res.keys.tolist() == ["a", "b", "c", "d"]
+    problems = [(X[groups == key], y[groups == key]) for key in res.keys]
+    assert_equals_fit_linear(res, problems, lr="auto", tol=1e-9, max_iter=10_000)
+    assert res.converged.all()
+
+
+def test_each_problem_stops_on_its_own():
+    X, y = stacked(6, 30, 2, np.float64, seed=9)
+    X[3] *= 10  # a problem that needs a smaller step and more of them
+    lr = np.array([0.1, 0.1, 0.1, 0.004, 0.1, 0.1])
+    max_iter = np.array([50, 5000, 5000, 5000, 5000, 0])
+    res = fastgd.fit_linear_many(X, y, lr=lr, max_iter=max_iter, tol=1e-6)
+    assert res.n_iter[0] == 50 and res.n_iter[5] == 0
+    assert len(set(res.n_iter[1:5].tolist())) > 1  # each stopped at its own iterate
+    for p in range(6):
+        alone = fastgd.fit_linear(X[p], y[p], lr=lr[p], max_iter=int(max_iter[p]), tol=1e-6)
+        assert res[p].w.tobytes() == alone.w.tobytes() and res.n_iter[p] == alone.n_iter
+
+
+def test_failed_problems_are_marked_or_raised():
+    X, y = stacked(5, 30, 2, np.float64, seed=2)
+    X[1] *= 100  # diverges at lr 0.1
+    y[3, 4] = np.nan
+    res = fastgd.fit_linear_many(X, y, lr=0.1, max_iter=100, on_error="mark")
+    assert res.status.tolist() == [0, 1, 0, 2, 0]
+    assert np.isfinite(res.w[1]).all() and np.isfinite(res.b[1])  # the last finite state
+    alone = fastgd.fit_linear(X[4], y[4], lr=0.1, max_iter=100)
+    assert res[4].w.tobytes() == alone.w.tobytes()
+    with pytest.raises(fastgd.DivergenceError, match=r"problem 1 \(key 1\): gradient descent "
+                                                     r"diverged at iteration \d+"):
+        fastgd.fit_linear_many(X, y, lr=0.1, max_iter=100)
+    with pytest.raises(ValueError, match=r"problem 3 \(key 3\): y must be finite, got nan at "
+                                         r"index \(4,\)"):
+        fastgd.fit_linear_many(X[[0, 2, 4, 3]], y[[0, 2, 4, 3]], lr=0.1, max_iter=100)
+
+
+@pytest.mark.parametrize("call, exception, pattern", [
+    (lambda X, y: fastgd.fit_linear_many(X[0], y[0]), ValueError, r"a shared X of shape"),
+    (lambda X, y: fastgd.fit_linear_many(X, y[:, :5]), ValueError,
+     r"a stacked X of shape \(4, 10, 2\) takes y of shape \(4, 10\)"),
+    (lambda X, y: fastgd.fit_linear_many(X, y, lr=[0.1, 0.2]), ValueError,
+     r"lr must be a scalar or have shape \(4,\), got shape \(2,\)"),
+    (lambda X, y: fastgd.fit_linear_many(X, y, lr=[0.1, 0.2, -1, 0.1]), ValueError,
+     r"lr must be a finite number > 0, got -1"),
+    (lambda X, y: fastgd.fit_linear_many(X, y, max_iter=[1, 2, 3, 2.5]), TypeError,
+     r"max_iter must be an integer"),
+    (lambda X, y: fastgd.fit_linear_many(X, y, on_error="ignore"), ValueError,
+     r"on_error must be 'raise' or 'mark', got 'ignore'"),
+    (lambda X, y: fastgd.fit_linear_many(X, y, loss="hinge"), ValueError, r"loss must be one of"),
+    (lambda X, y: fastgd.fit_linear_many(X, y, w0=np.zeros((4, 3))), ValueError,
+     r"w0 must have shape \(4, 2\), got \(4, 3\)"),
+    (lambda X, y: fastgd.fit_linear_many(X[0], y[0, :], groups=[1] * 9), ValueError,
+     r"groups and y must have one entry per row of X \(10\)"),
+    (lambda X, y: fastgd.fit_linear_many(X, y, n_threads=0), ValueError, r"n_threads must be >= 1"),
+    (lambda X, y: fastgd.fit_linear_many(X.astype(complex), y), TypeError, r"X must hold real numbers"),
+])
+def test_bad_input(call, exception, pattern):
+    X, y = stacked(4, 10, 2, np.float64, seed=0)
+    with pytest.raises(exception, match=pattern):
+        call(X, y)
+
+
+def test_a_stacked_c_order_x_is_never_copied(monkeypatch):
+    X, y = stacked(3, 20, 2, np.float64, seed=1)
+    from fastgd import many
+    seen = []
+    original = many._Problems.__init__
+
+    def spy(self, Xall, *args):
+        seen.append(Xall)
+        original(self, Xall, *args)
+
+    monkeypatch.setattr(many._Problems, "__init__", spy)
+    fastgd.fit_linear_many(X, y, max_iter=3)
+    assert np.shares_memory(seen[0], X)
