@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fastgd  # noqa: E402
 from fastgd import _plan  # noqa: E402
-from benchmarks.common import (LR, WORKLOADS, best_times, fit, fit_by_kernel,  # noqa: E402
-                               make_problem, read_passes)
+from benchmarks.common import (LR, MANY_WORKLOADS, WORKLOADS, best_times, fit,  # noqa: E402
+                               fit_by_kernel, fit_many, make_many, make_problem, read_passes)
 
 FMA = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -155,6 +155,28 @@ def bounds(repeat):
     return table(["what", "ratio"], rows)
 
 
+def many(repeat):
+    """W7 and W8: fit_linear_many on the default threads and on one, W7 against a Python loop
+    over fit_linear; nanoseconds per row-iteration (grouping included for W8)."""
+    rows = []
+    for name, w in MANY_WORKLOADS.items():
+        X, y, groups = make_many(w)
+        default, one = best_times(lambda: fit_many(w), lambda: fit_many(w, n_threads=1),
+                                  repeat=max(1, repeat // 2), min_seconds=0)
+        res = fit_many(w)
+        sizes = (np.full(len(res), X.shape[1]) if groups is None
+                 else np.bincount(np.searchsorted(res.keys, groups)))
+        row_iterations = float(np.sum(sizes * res.n_iter))
+        loop = float("nan")
+        if groups is None:
+            loop = best_times(lambda: [fastgd.fit_linear(X[i], y[i], lr=LR, max_iter=w.iterations)
+                                       for i in range(len(X))], repeat=1, min_seconds=0)[0]
+        rows.append([f"{name} {w.label}", len(res), loop / default, one / default,
+                     len(res) / default, default / row_iterations * 1e9])
+    return table(["workload", "problems", "python loop / many", "1 thread / default",
+                  "problems / s", "ns per row-iteration"], rows)
+
+
 _BUSY = "while True: pass"
 
 
@@ -180,10 +202,11 @@ def threads(repeat):
 
 FIRST_FIT = textwrap.dedent("""
     import time
-    start = time.perf_counter()
-    import numpy as np, fastgd
+    import numpy as np
     rng = np.random.default_rng(0)
     X = rng.standard_normal((50_000, {n})); y = X @ rng.standard_normal({n}) + 0.5
+    start = time.perf_counter()
+    import fastgd
     fastgd.fit_linear(X, y, max_iter=20)
     print(time.perf_counter() - start)
 """)
@@ -201,7 +224,8 @@ def first_fits(widths=(7, 23, 60, 150, 400)):
         for n in widths:
             out = subprocess.run([sys.executable, "-c", FIRST_FIT.format(n=n)], env=env,
                                  check=True, capture_output=True, text=True)
-            rows.append([f"import + first fit, 50 000 x {n}, 20 iterations", float(out.stdout)])
+            rows.append([f"import fastgd + first fit, 50 000 x {n}, 20 iterations",
+                         float(out.stdout)])
     return table(["fresh interpreter, cache warmed by `fastgd compare` alone", "seconds"], rows)
 
 
@@ -214,7 +238,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="only the workloads' table (no bounds, threads or first fits)")
     args = parser.parse_args(argv)
-    widths = sorted({WORKLOADS[name].features for name in args.workloads})
+    widths = sorted({WORKLOADS[name].features for name in args.workloads}
+                    | {w.features for w in MANY_WORKLOADS.values()})
     fastgd.precompile(dtypes=["float64", "float32"], layouts=["C"], read_only=[False, True],
                       widths=widths)
     print(f"## {datetime.date.today().isoformat()}: {machine()}\n")
@@ -222,6 +247,7 @@ def main(argv=None):
           f"{args.repeat} rounds; floor = one vectorised read of X per iteration.\n")
     print(workloads(args.workloads, args.repeat))
     if not args.quick:
+        print("\n" + many(args.repeat))
         print("\n" + bounds(args.repeat))
         print("\n" + threads(args.repeat))
         print("\n" + first_fits())

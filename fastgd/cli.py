@@ -11,6 +11,7 @@ from . import reference
 from .data import load_problem
 from .errors import DivergenceError
 from .linear import fit_linear
+from .many import fit_linear_many
 from .optimize import maximize, minimize
 
 SEED_X = [[1], [2], [3]]
@@ -45,7 +46,37 @@ def _best(fn, budget=2.0):
     return result, best, runs
 
 
+def compare_many(args):
+    """P problems of W7's shape (50 x 3) in one fit_linear_many call and in a Python loop."""
+    if args.many < 1:
+        raise ValueError(f"--many must be >= 1, got {args.many}")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((args.many, 50, 3)).astype(args.dtype)
+    y = (X @ rng.standard_normal(3) + 0.5).astype(args.dtype)
+    options = dict(lr=args.lr, max_iter=args.iters, tol=args.tol)
+    fit_linear_many(X[:2], y[:2], **dict(options, max_iter=1))  # compile or load first
+    fit_linear(X[0], y[0], **dict(options, max_iter=1))
+    many, t_many, n_many = _best(lambda: fit_linear_many(X, y, **options, n_threads=args.threads))
+    loop, t_loop, n_loop = _best(lambda: [fit_linear(Xp, yp, **options, n_threads=1)
+                                          for Xp, yp in zip(X, y)])
+    same = all(fit.w.tobytes() == many.w[p].tobytes() and fit.b == many.b[p]
+               for p, fit in enumerate(loop))
+    print(f"problems: {args.many} of 50 x 3 {args.dtype} (y = X w + 0.5); lr={many.lr[0]:g}, "
+          f"max_iter={args.iters}, tol={args.tol:g}")
+    rows = [("", "loop of fit_linear", "fit_linear_many"),
+            ("time (best)", f"{t_loop * 1e3:.1f} ms", f"{t_many * 1e3:.1f} ms"),
+            ("runs timed", str(n_loop), str(n_many)),
+            ("problems / s", f"{args.many / t_loop:.0f}", f"{args.many / t_many:.0f}"),
+            ("speedup", "1", f"{t_loop / t_many:.1f}x"),
+            ("same bits", "", "yes" if same else "NO")]
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.rjust(w) for cell, w in zip(row, width)))
+
+
 def compare(args):
+    if args.many is not None:
+        return compare_many(args)
     if args.data:
         X, y = load_problem(args.data, args.target)
         source = args.data
@@ -159,6 +190,9 @@ def build_parser():
     p.add_argument("--tol", type=float, default=0.0,
                    help="stop at gradient norm <= tol (default 0: exactly --iters updates)")
     p.add_argument("--threads", type=int, default=None, help="fastgd's threads (default: by size)")
+    p.add_argument("--many", type=int, metavar="P",
+                   help="instead, P problems of 50 x 3: one fit_linear_many call against a "
+                        "Python loop over fit_linear")
     p.add_argument("--data", metavar="FILE",
                    help="load the problem from a .npy or .csv table, or a .npz with X and y")
     p.add_argument("--target", metavar="COLUMN",

@@ -134,3 +134,11 @@ def test_usage_errors_exit_2_without_traceback():
 def test_help(command):
     out = run(*command, "--help")
     assert out.returncode == 0 and "usage: fastgd" in out.stdout
+
+
+def test_compare_many_runs_both_ways_with_the_same_bits(capsys):
+    assert main(["compare", "--many", "30", "--iters", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "problems: 30 of 50 x 3 float64" in out
+    assert "loop of fit_linear" in out and "fit_linear_many" in out
+    assert next(line for line in out.splitlines() if "same bits" in line).split()[-1] == "yes"

@@ -65,6 +65,54 @@ def make_problem(workload):
     return X, y
 
 
+@dataclass(frozen=True)
+class ManyWorkload:
+    """Many problems: W7 stacked, W8 ragged (groups of ``rows`` to ``max_rows`` rows)."""
+
+    name: str
+    label: str
+    problems: int
+    rows: int
+    features: int
+    iterations: int
+    max_rows: int = 0
+    options: tuple = ()
+
+
+MANY_WORKLOADS = {
+    w.name: w
+    for w in [
+        ManyWorkload("W7", "many", 10_000, 50, 3, 500),
+        ManyWorkload("W8", "ragged", 20_000, 5, 4, 5000, max_rows=200,
+                     options=(("lr", "auto"), ("tol", 1e-6))),
+    ]
+}
+
+
+@lru_cache(maxsize=2)
+def make_many(workload):
+    """``(X, y, groups)``: stacked for W7 (groups None), ragged for W8 (uniform sizes, seed 0,
+    rows of a group scattered)."""
+    rng = np.random.default_rng(0)
+    n = workload.features
+    if not workload.max_rows:
+        X = rng.standard_normal((workload.problems, workload.rows, n))
+        return X, X @ rng.standard_normal(n) + 0.5, None
+    sizes = rng.integers(workload.rows, workload.max_rows + 1, workload.problems)
+    groups = np.repeat(np.arange(workload.problems), sizes)
+    rng.shuffle(groups)
+    X = rng.standard_normal((len(groups), n))
+    y = X @ rng.standard_normal(n) + 0.5 + 0.1 * rng.standard_normal(len(groups))
+    return X, y, groups
+
+
+def fit_many(workload, **options):
+    """``fastgd.fit_linear_many`` on the workload's problems."""
+    X, y, groups = make_many(workload)
+    arguments = dict(dict(lr=LR, max_iter=workload.iterations), **dict(workload.options))
+    return fastgd.fit_linear_many(X, y, groups=groups, **dict(arguments, **options))
+
+
 def fit(workload, **options):
     """``fastgd.fit_linear`` on the workload's data with its loss and iterations."""
     X, y = make_problem(workload)
