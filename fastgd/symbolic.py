@@ -7,6 +7,7 @@ Needs the optional extra ``fastgd[symbolic]`` (SymPy).
 >>> derived.variables, derived.gradient(0.0), derived.objective(-1.0)
 (('x',), 2.0, 2.0)
 """
+import ast
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +43,58 @@ class Derived:
     gradient: object
 
 
+#: The functions a formula may call, by the names it may use (SymPy's and Python's spellings).
+FUNCTIONS = ("Abs", "abs", "exp", "log", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan",
+             "sinh", "cosh", "tanh", "Max", "Min", "max", "min")
+#: Names that are constants, not variables.
+CONSTANTS = ("pi", "E")
+_OPERATORS = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__",
+              ast.Div: "__truediv__", ast.Pow: "__pow__"}
+
+
+def parse(text):
+    """The SymPy expression a formula such as ``"(1-x)**2 + 100*(y-x**2)**2"`` writes, read
+    from Python's syntax tree and never evaluated: numbers, names (real variables), ``+ - * /
+    **``, and calls of ``FUNCTIONS``. Anything else is a ValueError naming it."""
+    sympy = _sympy()
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        raise ValueError(f"grad: cannot read {text!r} as a formula: {err.msg}") from None
+    functions = {name: getattr(sympy, {"abs": "Abs", "max": "Max", "min": "Min"}.get(name, name))
+                 for name in FUNCTIONS}
+
+    def build(node):
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return sympy.Integer(node.value) if type(node.value) is int else sympy.Float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in CONSTANTS:
+                return getattr(sympy, node.id)
+            if node.id in functions:
+                raise ValueError(f"grad: {node.id} is a function; call it, as {node.id}(x)")
+            return sympy.Symbol(node.id, real=True)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return getattr(build(node.left), _OPERATORS[type(node.op)])(build(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = build(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in functions and not node.keywords):
+            return functions[node.func.id](*[build(arg) for arg in node.args])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+            raise ValueError("grad: ^ is not a power in a formula; write x**2")
+        what = ast.get_source_segment(text.strip(), node) or type(node).__name__
+        raise ValueError(f"grad: {what!r} is not allowed in a formula (numbers, variables, "
+                         f"+ - * / **, and {', '.join(FUNCTIONS)})")
+
+    try:
+        return build(tree)
+    except TypeError as err:  # a function called with the wrong number of arguments
+        raise ValueError(f"grad: cannot read {text!r}: {err}") from None
+
+
 @lru_cache(maxsize=64)
 def derive(expression):
     """Differentiate ``expression`` (a string such as ``"x**2 + 2*x + 3"`` or a SymPy expression).
@@ -52,15 +105,14 @@ def derive(expression):
     """
     sympy = _sympy()
     if isinstance(expression, str):
-        try:
-            expression = sympy.sympify(expression)
-        except (sympy.SympifyError, SyntaxError, TypeError) as err:
-            raise ValueError(f"grad: cannot read {expression!r} as an expression: {err}") from None
+        expression = parse(expression)
     if not isinstance(expression, sympy.Expr):
         raise TypeError(f"grad must be callable or an expression, got {expression!r}")
     variables = sorted(expression.free_symbols, key=lambda s: s.name)
     if not variables:
         raise ValueError(f"grad: the expression {expression} has no variable to differentiate by")
+    if not expression.is_real and expression.has(sympy.I):
+        raise ValueError(f"grad: the expression {expression} is not real")
     names = tuple(v.name for v in variables)
     scalar = len(variables) == 1
     slots = {v: sympy.Symbol("x" if scalar else f"x[{i}]") for i, v in enumerate(variables)}

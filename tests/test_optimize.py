@@ -248,3 +248,42 @@ def test_cli_demo_shows_all_seeds(capsys):
 def test_cli_minimize_errors(args, message):
     out = subprocess.run([sys.executable, "-m", "fastgd", *args], capture_output=True, text=True)
     assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_formula_is_parsed_never_evaluated(tmp_path, capfd):
+    marker = tmp_path / "pwned"
+    for formula in (f"__import__('os').system('touch {marker}')", "x.real", "[x for x in y]",
+                    "lambda: 1", "x if x else 1"):
+        with pytest.raises(ValueError, match="is not allowed in a formula"):
+            fastgd.minimize(formula, 1.0)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("formula, x0, expected", [
+    ("abs(x - 3) + x**2", 1.0, 0.5),      # real symbols: Abs differentiates to sign
+    ("Abs(x - 1)**2", 3.0, 1.0),
+    ("exp(x) - 2*x", 0.0, np.log(2)),
+    ("(1-x)**2 + 100*(y-x**2)**2", [-1.2, 1.0], [1.0, 1.0]),
+])
+def test_formulas_with_functions(formula, x0, expected):
+    lr = 0.001 if "100" in formula else 0.1
+    res = fastgd.minimize(formula, x0, lr=lr, max_iter=200_000, tol=1e-8)
+    np.testing.assert_allclose(res.x, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("formula, message", [
+    ("x^2", r"\^ is not a power in a formula; write x\*\*2"),
+    ("sin", r"sin is a function; call it, as sin\(x\)"),
+    ("log(x, 2, 3)", r"cannot read 'log\(x, 2, 3\)'"),
+])
+def test_formula_errors_say_what_to_write(formula, message):
+    with pytest.raises(ValueError, match=message):
+        fastgd.minimize(formula, 1.0)
+
+
+def test_cli_negative_and_comma_separated_x0_as_typed(capsys):
+    from fastgd.cli import main
+    assert main(["minimize", "(1-x)**2 + 100*(y-x**2)**2", "--x0", "-1.2,1", "--lr", "0.001",
+                 "--max-iter", "200000"]) == 0
+    assert "minimiser: x = [" in capsys.readouterr().out
+    assert main(["minimize", "x**2", "--x0", "-3"]) == 0
