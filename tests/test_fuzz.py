@@ -3,7 +3,6 @@ a ValueError/TypeError/DivergenceError with a one-line message; inputs are never
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -63,12 +62,13 @@ def test_minimize_never_misbehaves(x0, lr, formula):
         one_line(err)
 
 
+WORDS = ["compare", "minimize", "maximize", "demo", "--x0", "--rows", "--features", "--iters",
+         "--lr", "--tol", "--dtype", "--many", "--max-iter", "--data", "-1", "0", "1e400", "nan",
+         "x**2", "auto", "--path"]
+
+
 @settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(argv=st.lists(st.one_of(st.sampled_from(["compare", "minimize", "maximize", "demo", "--x0",
-                                           "--rows", "--features", "--iters", "--lr", "--tol",
-                                           "--dtype", "--many", "--max-iter", "--data", "-1",
-                                           "0", "1e400", "nan", "x**2", "auto", "--path"]),
-                          st.text(max_size=8)), max_size=6))
+@given(argv=st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=8)), max_size=6))
 def test_the_command_line_exits_cleanly_on_any_arguments(argv, capsys):
     if argv[:1] == ["compare"] and "--many" not in argv:
         argv = argv + ["--rows", "50", "--features", "2", "--iters", "3"]
