@@ -178,21 +178,18 @@ def _result(problem, W, b, outcome):
 
 def _fit_gram(problem):
     X, Y = problem.X, problem.Y
-    n = X.shape[1]
-    A, c, yy = linear_gram.gram_sums(X, Y)
-    Theta = np.vstack([problem.W0, problem.b0[None, :]]).astype(np.float64)
-    Theta_last = np.empty_like(Theta)
+    mu, ybar, C, D, S = linear_gram.gram_sums(X, Y)
+    W, b = problem.W0.astype(np.float64), problem.b0.astype(np.float64)
+    W_last, b_last = np.empty_like(W), np.empty_like(b)
     losses = np.empty(problem.max_iter if problem.history else 0)
     status, n_iter, loss, grad_norm = linear_gram.descend_gram(
-        A, c, yy, X.shape[0], Theta, problem.lr, problem.max_iter, problem.tol, BLOWUP, losses,
-        Theta_last)
+        mu, ybar, C, D, S, W, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, losses,
+        W_last, b_last)
     outcome = _drive.Outcome(status, int(n_iter), float(loss), float(grad_norm),
                              losses[:n_iter].copy() if problem.history else None)
     if status != drivers.OK:
-        last = Theta_last.astype(X.dtype)
-        raise _failure(problem, outcome, last[:n], last[n])
-    Theta = Theta.astype(X.dtype)
-    return _result(problem, Theta[:n], Theta[n], outcome)
+        raise _failure(problem, outcome, W_last.astype(X.dtype), b_last.astype(X.dtype))
+    return _result(problem, W.astype(X.dtype), b.astype(X.dtype), outcome)
 
 
 #: What ``precompile`` takes, and its defaults.

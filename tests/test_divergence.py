@@ -109,3 +109,20 @@ def test_tol_not_reached_warns(fit):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit(X, y, max_iter=5)  # tol=0: a fixed number of updates never warns
+
+
+def test_float32_near_1e20_fast_and_reference_agree_and_the_advice_works():
+    import warnings
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((200, 3)) * 1e20).astype(np.float32)
+    y = (X @ np.array([1, 2, 3], np.float32) * 1e-20).astype(np.float32)
+    caught = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning from the reference either
+        for fit in FITS:
+            with pytest.raises(fastgd.DivergenceError) as error:
+                fit(X, y, lr=0.01, max_iter=50)
+            caught.append(error.value)
+            res = fit(X, y, lr=error.value.stable_lr, max_iter=50)
+            assert np.all(np.isfinite(res.w)) and res.w.dtype == np.float32
+    assert caught[0].iteration == caught[1].iteration

@@ -138,3 +138,18 @@ def test_finite_check_survives_a_sum_that_overflows():
         check_finite(np.array([1e308, 1e308, np.inf]), "y")
     with pytest.raises(ValueError, match=r"w0 must be finite, got nan at index \(1, 0\)"):
         check_finite(np.array([[1.0], [np.nan]], dtype=np.float32), "w0")
+
+
+def test_the_reference_takes_every_fit_linear_keyword():
+    fast = fastgd.fit_linear(X_OK, Y_OK, n_threads=2, solver="rows", progress=False)
+    ref = fastgd.reference.fit_linear(X_OK, Y_OK, n_threads=2, solver="gram", progress=False)
+    np.testing.assert_allclose(ref.w, fast.w, rtol=1e-12)
+
+
+def test_cli_minimize_of_a_nan_objective_exits_1_in_one_line():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "fastgd", "minimize", "log(x)", "--x0", "1"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "fun is NaN at iterate" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

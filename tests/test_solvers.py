@@ -83,3 +83,19 @@ def test_precompile_in_a_fresh_process(tmp_path):
 def test_precompile_refuses_bad_arguments_before_any_work(arguments, exception, pattern):
     with pytest.raises(exception, match=pattern):
         fastgd.precompile(**arguments)
+
+
+def test_gram_is_not_fooled_by_cancellation_at_the_optimum():
+    # Warm-started at the optimum of y with a large offset, J is a difference of huge sums.
+    false_alarms = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((1000, 2))
+        y = X @ [1.0, 2.0] + 1e4
+        fit = fastgd.fit_linear(X, y, w0=[1.0, 2.0], b0=1e4, lr=0.1, max_iter=200, solver="gram")
+        false_alarms += fit.loss < 0
+    assert false_alarms == 0
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 3))
+    cold = fastgd.fit_linear(X, X @ [1.0, -1.0, 2.0] + 1e8, lr=0.5, max_iter=2000, solver="gram")
+    assert cold.loss >= 0

@@ -1,9 +1,14 @@
-"""The quadratic shortcut of ``fit_linear``: one pass forms the Gram matrix, then O(n^2) steps.
+"""The quadratic shortcut of ``fit_linear`` (``solver="gram"``): two passes form the centred
+second moments of X and y, then each iteration costs O(n^2 k) whatever m is.
 
-J is quadratic, so its gradient is ``(X^T X W + X^T 1 b^T - X^T Y) / m`` and
-``db = (1^T X W + m b - 1^T Y) / m``: after one pass over X for ``X^T X``, ``X^T 1``,
-``X^T Y``, ``Y^T Y`` and ``1^T Y``, each iteration costs O(n^2 k) whatever m is, and J itself
-is ``(tr(W^T X^T X W) + 2 b^T(X^T 1)^T W ... ) / 2m``, computed from the same sums.
+With column means ``mu`` of X and ``ybar`` of Y, and centred moments ``C = Xc^T Xc / m``,
+``D = Xc^T Yc / m``, ``S = sum Yc^2 / m``, a row's residual is ``(x - mu) w - (y - ybar) + b'``
+with ``b' = b + mu w - ybar``, so (per output)
+
+    dw = C w - d + mu b',   db = b',   J = w^T C w / 2 - w^T d + S / 2 + b'^2 / 2.
+
+Centring keeps J from the cancellation of uncentred sums (an offset of 1e4 in y made J come out
+negative at the optimum), and the blow-up test allows for the rounding left in J.
 """
 import math
 
@@ -12,66 +17,90 @@ import numpy as np
 from .._config import jit
 from .drivers import CONTINUE, checkpoint
 
+#: Rounding allowed in J, in units of the double epsilon times the size of its terms.
+ROUNDING = 16 * np.finfo(np.float64).eps
+
 
 @jit()
 def gram_sums(X, Y):
-    """``A = [X 1]^T [X 1]`` ((n+1, n+1)), ``c = [X 1]^T Y`` ((n+1, k)), ``yy = sum Y^2`` per column."""
+    """``(mu, ybar, C, D, S)`` of X (m, n) and Y (m, k), in float64."""
     m, n = X.shape
     k = Y.shape[1]
-    A = np.zeros((n + 1, n + 1))
-    c = np.zeros((n + 1, k))
-    yy = np.zeros(k)
-    row = np.empty(n + 1)
-    row[n] = 1.0
+    mu = np.zeros(n)
+    ybar = np.zeros(k)
     for i in range(m):
         for f in range(n):
-            row[f] = X[i, f]
-        for p in range(n + 1):
-            rp = row[p]
-            for q in range(p, n + 1):
-                A[p, q] += rp * row[q]
-            for j in range(k):
-                c[p, j] += rp * Y[i, j]
+            mu[f] += X[i, f]
         for j in range(k):
-            yy[j] += Y[i, j] * Y[i, j]
-    for p in range(n + 1):
-        for q in range(p):
-            A[p, q] = A[q, p]
-    return A, c, yy
+            ybar[j] += Y[i, j]
+    mu /= m
+    ybar /= m
+    C = np.zeros((n, n))
+    D = np.zeros((n, k))
+    S = np.zeros(k)
+    row = np.empty(n)
+    for i in range(m):
+        for f in range(n):
+            row[f] = X[i, f] - mu[f]
+        for p in range(n):
+            for q in range(p, n):
+                C[p, q] += row[p] * row[q]
+            for j in range(k):
+                D[p, j] += row[p] * (Y[i, j] - ybar[j])
+        for j in range(k):
+            S[j] += (Y[i, j] - ybar[j]) ** 2
+    for p in range(n):
+        for q in range(p, n):
+            C[p, q] /= m
+            C[q, p] = C[p, q]
+    return mu, ybar, C, D / m, S / m
 
 
 @jit()
-def descend_gram(A, c, yy, m, Theta, lr, max_iter, tol, blowup, history, Theta_last):
-    """Gradient descent on ``Theta`` ((n+1, k): W over b) from the Gram sums; as ``descend``.
-
-    ``grad = (A Theta - c) / m`` and ``J = (sum Theta * (A Theta) - 2 sum Theta * c + yy) / 2m``.
-    """
-    p, k = Theta.shape
-    grad = np.empty((p, k))
+def descend_gram(mu, ybar, C, D, S, W, b, lr, max_iter, tol, blowup, history, W_last, b_last):
+    """Gradient descent on ``W`` (n, k) and ``b`` (k,), float64, in place, from the centred
+    moments; as ``drivers.descend``. Returns ``(status, updates, J, grad_norm)``."""
+    n, k = W.shape
+    dW = np.empty((n, k))
+    db = np.empty(k)
     ceiling = np.inf
     updates = 0
     while True:
-        loss2 = 0.0
+        loss = 0.0
+        size = 0.0  # the size of J's terms, for the rounding it may carry
         squares = 0.0
         for j in range(k):
-            loss2 += yy[j]
-            for r in range(p):
+            shift = b[j] - ybar[j]
+            for f in range(n):
+                shift += mu[f] * W[f, j]
+            db[j] = shift
+            wCw = 0.0
+            wd = 0.0
+            for p in range(n):
                 at = 0.0
-                for q in range(p):
-                    at += A[r, q] * Theta[q, j]
-                g = at - c[r, j]
-                grad[r, j] = g / m
-                squares += grad[r, j] * grad[r, j]
-                loss2 += Theta[r, j] * (at - 2.0 * c[r, j])
-        loss = 0.5 * loss2 / m
+                for q in range(n):
+                    at += C[p, q] * W[q, j]
+                dW[p, j] = at - D[p, j] + mu[p] * shift
+                wCw += W[p, j] * at
+                wd += W[p, j] * D[p, j]
+                squares += dW[p, j] * dW[p, j]
+            squares += shift * shift
+            loss += 0.5 * wCw - wd + 0.5 * S[j] + 0.5 * shift * shift
+            size += 0.5 * abs(wCw) + abs(wd) + 0.5 * S[j] + 0.5 * shift * shift
+        loss = max(loss, 0.0)
+        noise = ROUNDING * (n + 2) * size
         grad_norm = math.sqrt(squares)
-        status, ceiling = checkpoint(loss, grad_norm, updates, ceiling, blowup, max_iter, tol)
+        # The ceiling from the start's J plus its rounding; later J less theirs must pass it.
+        tested = loss + noise if updates == 0 else max(loss - noise, 0.0)
+        status, ceiling = checkpoint(tested, grad_norm, updates, ceiling, blowup, max_iter, tol)
         if status != CONTINUE:
             return status, updates, loss, grad_norm
         if history.size:
             history[updates] = loss
-        for r in range(p):
-            for j in range(k):
-                Theta_last[r, j] = Theta[r, j]
-                Theta[r, j] -= lr * grad[r, j]
+        for j in range(k):
+            b_last[j] = b[j]
+            b[j] -= lr * db[j]
+            for f in range(n):
+                W_last[f, j] = W[f, j]
+                W[f, j] -= lr * dW[f, j]
         updates += 1
