@@ -86,9 +86,8 @@ def install(commit, folder):
     source = os.path.join(folder, "source")
     subprocess.run(["git", "worktree", "add", "--detach", "--force", source, commit], check=True,
                    capture_output=True, cwd=HERE)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", os.path.join(folder, "site"), source],
-                   check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                    os.path.join(folder, "site"), source], check=True)
     subprocess.run(["git", "worktree", "remove", "--force", source], check=True, cwd=HERE)
     return os.path.join(folder, "site")
 
