@@ -175,7 +175,7 @@ def main(argv=None):
         return 0
     slower = []
     print(f"{'benchmark':70} {'base':>10} {'head':>10} {'ratio':>7} {'limit':>6}")
-    for (name, params), (base, head) in sorted(times.items()):
+    for (name, params), (base, head) in sorted(times.items(), key=str):
         ratio = statistics.median(head) / statistics.median(base)
         limit = threshold(name, table)
         label = f"{name}{list(params) if params else ''}"

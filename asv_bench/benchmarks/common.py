@@ -116,8 +116,8 @@ def fit_many(workload, **options):
 def fit(workload, **options):
     """``fastgd.fit_linear`` on the workload's data with its loss and iterations."""
     X, y = make_problem(workload)
-    return fastgd.fit_linear(X, y, lr=LR, max_iter=workload.iterations, loss=workload.loss,
-                             **options)
+    arguments = dict(lr=LR, max_iter=workload.iterations, loss=workload.loss)
+    return fastgd.fit_linear(X, y, **dict(arguments, **options))
 
 
 def fit_by_kernel(X, y, kernel, *, threads=1, lr=LR, max_iter=1000, loss="squared",
