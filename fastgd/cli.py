@@ -117,6 +117,31 @@ def compare(args):
     width = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, width)))
+    if args.plot:
+        from .plot import loss_curve
+
+        def draw(ax):
+            curves = dict(history=True, **options)
+            loss_curve(reference.fit_linear(X, y, **curves), ax, label="reference")
+            loss_curve(fit_linear(X, y, **curves, n_threads=args.threads), ax, label="fastgd")
+        _save(draw, args.plot)
+
+
+def _save(draw, filename):
+    """Draw with ``draw(ax)`` on a new figure and save it to ``filename`` (any format matplotlib
+    writes, by its extension), without a screen."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("--plot needs matplotlib: pip install 'fastgd[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, ax = plt.subplots(figsize=(6, 4.5))
+    draw(ax)
+    figure.tight_layout()
+    figure.savefig(filename)
+    plt.close(figure)
+    print(f"plot: {filename}")
 
 
 def _converged(result, tol):
@@ -136,7 +161,7 @@ def _start(text):
 def optimise(args):
     solve = maximize if args.command == "maximize" else minimize
     res = solve(args.expression, _start(args.x0), lr=args.lr, tol=args.tol,
-                max_iter=args.max_iter, path=args.path)
+                max_iter=args.max_iter, path=args.path or bool(args.plot))
     where = "maximiser" if args.command == "maximize" else "minimiser"
     x = res.x if isinstance(res.x, float) else np.array2string(res.x, precision=10)
     print(f"{where}: x = {x if isinstance(x, str) else f'{x:.10g}'}")
@@ -148,6 +173,9 @@ def optimise(args):
         for i, (point, value) in enumerate(zip(res.path, res.fun)):
             point = f"{point:.10g}" if np.ndim(point) == 0 else np.array2string(point, precision=10)
             print(f"  {i:>5}  x = {point}  f = {value:.10g}")
+    if args.plot:
+        from .plot import path
+        _save(lambda ax: path(args.expression, res, ax), args.plot)
 
 
 def demo(args):
@@ -190,6 +218,7 @@ def build_parser():
     p.add_argument("--tol", type=float, default=0.0,
                    help="stop at gradient norm <= tol (default 0: exactly --iters updates)")
     p.add_argument("--threads", type=int, default=None, help="fastgd's threads (default: by size)")
+    p.add_argument("--plot", metavar="FILE.png", help="draw both loss curves to FILE")
     p.add_argument("--many", type=int, metavar="P",
                    help="instead, P problems of 50 x 3: one fit_linear_many call against a "
                         "Python loop over fit_linear")
@@ -211,6 +240,8 @@ def build_parser():
         p.add_argument("--tol", type=float, default=1e-6, help="stop when |grad| <= tol (default 1e-6)")
         p.add_argument("--max-iter", type=int, default=10_000, help="most updates (default 10000)")
         p.add_argument("--path", action="store_true", help="print every iterate and its objective")
+        p.add_argument("--plot", metavar="FILE.png",
+                       help="draw the walk over the curve (1 variable) or contours (2) to FILE")
         p.set_defaults(run=optimise)
 
     p = commands.add_parser("demo", help="the source documents' worked examples",

@@ -7,6 +7,7 @@ import numpy as np
 from . import _drive, _plan
 from ._divergence import BLOWUP, curvature, linear_divergence
 from ._kernels import drivers, linear_gram
+from ._kernels.tiles import lanes
 from ._kernels.losses import halved
 from ._validate import linear_problem
 from .errors import ConvergenceWarning
@@ -231,6 +232,8 @@ def precompile(dtypes=DTYPES, layouts=LAYOUTS, read_only=(False, True), losses=(
             for n in ([2] if not _plan.BY_NAME[kernel].per_width else widths):
                 if kernel in ("vectors", "tile") and (order != "C" or n > _limit(kernel)):
                     continue
+                if kernel == "vectors" and n < lanes(np.dtype(dtype).itemsize):
+                    continue  # a row of at least one vector
                 X = _layout(8, n, dtype, "F" if kernel == "fixed" else order, frozen)
                 y = np.ones(8, X.dtype) if loss != "logistic" else np.zeros(8, X.dtype)
                 for Y in (y, np.stack([y, y], axis=1)):

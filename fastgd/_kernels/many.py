@@ -28,7 +28,9 @@ def _problem_rows(spec, X):
     if spec.instance_class is FixedWidth:
         def copy(spec, X):
             F = np.empty((X.shape[1], X.shape[0]), X.dtype).T
-            F[...] = X
+            for i in range(X.shape[0]):
+                for f in range(X.shape[1]):
+                    F[i, f] = X[i, f]
             return F
         return copy
     return lambda spec, X: X
@@ -79,8 +81,11 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         if p >= stop:
             return done
         Xp = problem_rows(spec, X[xs[p]:xe[p]])
-        Yp = Y[ys[p]:ye[p], yc[p]:yc[p] + 1]
         m = Xp.shape[0]
+        # y's column, contiguous as fit_linear has it (a strided view compiles slower code)
+        Yp = np.empty((m, 1), Y.dtype)
+        for i in range(m):
+            Yp[i, 0] = Y[ys[p] + i, yc[p]]
         rows = block_rows(m, n)
         blocks = (m + rows - 1) // rows
         settings = Settings(lrs[p], iters[p], tols[p], blowup, l2, l1, half, rows)
