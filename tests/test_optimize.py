@@ -77,7 +77,8 @@ def test_a_plain_gradient_keeps_pythons_meaning():
     # Globals are read at each call, and integers never wrap: the gradient runs as Python.
     namespace = {"target": 3.0}
     exec("def g(x):\n    return 2 * (x - target)", namespace)
-    namespace["target"] = 5.0
+    assert fastgd.minimize(namespace["g"], 0.0).x == pytest.approx(3.0)
+    namespace["target"] = 5.0  # changed after a first run: Python reads the new value
     assert fastgd.minimize(namespace["g"], 0.0).x == pytest.approx(5.0)
     scale = np.array([1.0])
 
