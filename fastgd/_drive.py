@@ -7,9 +7,11 @@ GIL-free function; the calling thread is member 0. Nothing here reads X.
 """
 import math
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +56,26 @@ def _apart(shape, dtype, threads):
     size = math.prod(shape)
     room = PADDING // np.dtype(dtype).itemsize
     return np.zeros(size + 2 * room, dtype)[room:room + size].reshape(shape)
+
+
+@contextmanager
+def interrupts_after():
+    """Hold a Ctrl-C that arrives inside the block until it ends, then raise it: a team whose
+    member 0 stopped between launching its helpers and running its own share would leave them
+    waiting at the meeting for ever (and the interpreter waiting for them at exit). Only the
+    main thread receives Ctrl-C, and only Python's own handler is replaced."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: held.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
 
 
 @dataclass
@@ -165,10 +187,12 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
         if threads == 1:
             status = call(0, part)
         else:
-            team = [_team_executor().submit(call, member, part) for member in range(1, threads)]
-            status = call(0, part)
-            for future in team:
-                future.result()
+            with interrupts_after():
+                team = [_team_executor().submit(call, member, part)
+                        for member in range(1, threads)]
+                status = call(0, part)
+                for future in team:
+                    future.result()
         seconds = time.perf_counter() - start
         now = int(counters[drivers.UPDATES])
         if history:

@@ -8,7 +8,7 @@ from . import _plan, _tuning as tune
 from ._config import interruptible
 from ._divergence import (BLOWUP, COMPILED_GRAM_MAX_FEATURES, curvature, factor,
                           linear_divergence)
-from ._drive import _team_executor
+from ._drive import _team_executor, interrupts_after
 from ._kernels import many as kernels
 from ._kernels.gram import grams
 from ._kernels.losses import halved, make
@@ -64,7 +64,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     >>> X = np.random.default_rng(0).standard_normal((4, 50, 3))
     >>> y = X @ np.array([1.0, 2.0, 3.0]) + 0.5
     >>> res = fastgd.fit_linear_many(X, y, lr="auto", tol=1e-10, max_iter=100_000)
-    >>> res.converged.all(), res.w.round(6).tolist()[0], res.b.round(6).tolist()
+    >>> bool(res.converged.all()), res.w.round(6).tolist()[0], res.b.round(6).tolist()
     (True, [1.0, 2.0, 3.0], [0.5, 0.5, 0.5, 0.5])
     """
     problems = _problems(X, y, groups)
@@ -114,11 +114,12 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     while start < P:
         stop = min(P, start + batch)
         began = time.perf_counter()
-        helpers = [_team_executor().submit(kernels.descend_many, counter, stop, *args)
-                   for _ in range(threads - 1)]
-        interruptible(kernels.descend_many, counter, stop, *args)
-        for helper in helpers:
-            helper.result()
+        with interrupts_after():  # helpers never wait on each other, but finish the batch whole
+            helpers = [_team_executor().submit(kernels.descend_many, counter, stop, *args)
+                       for _ in range(threads - 1)]
+            interruptible(kernels.descend_many, counter, stop, *args)
+            for helper in helpers:
+                helper.result()
         counter[0] = stop  # every claim past ``stop`` was refused
         seconds = time.perf_counter() - began
         batch = max(1, int(batch * min(4.0, tune.CHUNK_SECONDS / max(seconds, 1e-9))))

@@ -123,6 +123,7 @@ def _choose(X, loss="squared", ready=(), max_iter=10, monkeypatch=None):
     from fastgd._kernels.losses import make
     y = np.zeros((X.shape[0], 1), X.dtype)
     monkeypatch.setattr(_plan, "_available", lambda kernel, *args, **kw: kernel in ready)
+    monkeypatch.setattr(_plan, "_chosen", {})  # not what earlier fits memoised
     return _plan.choose(X, y, make(loss, 1.0), max_iter)
 
 
