@@ -80,9 +80,32 @@ def factor(loss_name):
     return 0.25 if loss_name == "logistic" else 1.0
 
 
-def curvature(X, loss_name, l2):
-    """``L`` of the loss ``loss_name`` with an L2 penalty ``l2`` at this X."""
-    return factor(loss_name) * largest_hessian_eigenvalue(X) + l2
+def curvature(X, loss_name, l2, center=None, spread=None):
+    """``L`` of the loss ``loss_name`` with an L2 penalty ``l2`` at this X, or at X's
+    standardised columns ``(X - center) / spread`` where those are given."""
+    if center is None:
+        return factor(loss_name) * largest_hessian_eigenvalue(X) + l2
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = gram(X) if X.shape[1] <= COMPILED_GRAM_MAX_FEATURES else _gram(X)
+        n = X.shape[1]
+        covariance = A[:n, :n] - np.outer(A[:n, n], A[:n, n])
+        correlation = covariance / np.outer(spread, spread)
+        if not np.all(np.isfinite(correlation)):
+            return np.inf
+        # The intercept's row and column are 0 but for its own 1: centred columns.
+        top = max(float(np.linalg.eigvalsh(correlation)[-1]), 1.0)
+    return factor(loss_name) * top + l2
+
+
+def badly_scaled(X):
+    """Whether X's column spreads differ by three orders of magnitude or more."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.std(X[:100_000], axis=0)
+    spread = spread[spread > 0]
+    return spread.size > 1 and spread.max() >= 1e3 * spread.min()
+
+
+SCALE_ADVICE = "; X's columns differ in scale by orders of magnitude: standardize=True helps"
 
 
 def linear_divergence(X, lr, iteration, loss, w, b, *, loss_name="squared", l2=0.0):
@@ -101,6 +124,6 @@ def linear_divergence(X, lr, iteration, loss, w, b, *, loss_name="squared", l2=0
         advice = (f"a stable learning rate for this X is {stable:.6g} (1/L, L = {L:.6g} the "
                   "largest curvature of the loss; lr=\"auto\" uses it)")
     message = (f"gradient descent diverged at iteration {iteration}: the loss {what} "
-               f"with lr={lr:g}; {advice}")
+               f"with lr={lr:g}; {advice}" + (SCALE_ADVICE if badly_scaled(X) else ""))
     return DivergenceError(message, iteration=iteration, lr=lr, stable_lr=stable, w=w, b=b,
                            loss=loss)

@@ -136,7 +136,7 @@ def _available(kernel, X, Y, loss, compiling=False):
 def example_arguments(X, Y, spec, loss):
     """Arguments of ``drivers.descend`` with the types a fit of X, Y, ``spec`` and ``loss`` uses."""
     k, n = Y.shape[1], X.shape[1]
-    settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64)
+    settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64, np.empty(0), np.empty(0))
     return (0, 1, X, Y, np.zeros((k, n), X.dtype), np.zeros(k, X.dtype), spec, loss, settings,
             np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1)),
             np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3), np.zeros((k, n)),

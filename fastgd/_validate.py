@@ -171,6 +171,8 @@ class LinearProblem:
     l1: float
     callback: object
     progress: bool
+    center: object = None  # standardize=True: the columns' means and spreads (float64)
+    spread: object = None
 
     def output(self, W, b):
         """``(w, b)`` in the caller's shapes: (n,) and a float for a 1-D ``y``."""

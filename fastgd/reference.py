@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._divergence import BLOWUP, curvature, linear_divergence
-from ._validate import linear_problem
+from ._validate import flag, linear_problem
 from .errors import ConvergenceWarning
 from .result import LinearResult
 
@@ -50,8 +50,8 @@ def compute_gradient(X, y, w, b, loss="squared", delta=1.0):
 
 
 def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False,
-               loss="squared", delta=1.0, l2=0.0, l1=0.0, callback=None, progress=False,
-               n_threads=None, solver=None):
+               loss="squared", delta=1.0, l2=0.0, l1=0.0, standardize=False, callback=None,
+               progress=False, n_threads=None, solver=None):
     """Fit ``y ~ X w + b`` by batch gradient descent, in plain numpy (seed 002).
 
     Same signature, semantics and result as :func:`fastgd.fit_linear`; ``n_threads``,
@@ -71,8 +71,23 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     # float64 throughout, whatever X's dtype: the oracle must not overflow where fastgd does not.
     Xd, y = X.astype(np.float64), problem.Y.astype(np.float64)
     w, b = w.astype(np.float64), b.astype(np.float64)
+    if flag(standardize, "standardize"):
+        # The descent on standardised columns, from the same start: v = spread w, c = b + mean w.
+        problem.check_data()
+        center, spread = Xd.mean(axis=0), Xd.std(axis=0)
+        spread[spread == 0] = 1.0
+        Xd = (Xd - center) / spread
+        w, b = w * spread[:, None], b + center @ w
+
+    def original(w, b):
+        """``w, b`` for X's own columns, in X's dtype."""
+        if standardize:
+            w = w / spread[:, None]
+            b = b - center @ w
+        return problem.output(w.astype(X.dtype), b.astype(X.dtype))
+
     if problem.lr is None:
-        problem.lr = 1.0 / curvature(X, problem.loss_name, problem.l2)
+        problem.lr = 1.0 / curvature(Xd, problem.loss_name, problem.l2)
     alpha = problem.lr
     losses = []
     last_w, last_b = w, b
@@ -91,9 +106,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         if not (math.isfinite(J) and math.isfinite(grad_norm)) or J > ceiling:
             if iteration == 0:
                 problem.check_data()
-            raise linear_divergence(X, alpha, iteration, J, *problem.output(
-                last_w.astype(X.dtype), last_b.astype(X.dtype)), loss_name=problem.loss_name,
-                l2=problem.l2)
+            raise linear_divergence(X, alpha, iteration, J, *original(last_w, last_b),
+                                    loss_name=problem.loss_name, l2=problem.l2)
         if problem.callback is not None and iteration % 1000 == 0 and iteration > 0:
             if problem.callback(_Info(iteration, J, grad_norm)) is True:
                 break
@@ -113,7 +127,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         warnings.warn(f"reference fit_linear stopped at max_iter={problem.max_iter} with "
                       f"grad_norm {grad_norm:.3g} > tol={problem.tol:g}", ConvergenceWarning,
                       stacklevel=2)
-    w, b = problem.output(w.astype(X.dtype), b.astype(X.dtype))
+    w, b = original(w, b)
     return LinearResult(
         w=w,
         b=b,

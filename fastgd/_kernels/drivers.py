@@ -30,10 +30,12 @@ OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
 UPDATES, STOP, PENDING = 0, 1, 2
 CEILING, LOSS, GRAD_NORM = 0, 1, 2
 
-#: The scalars of a descent (``l2``, ``l1`` 0 when unpenalised). ``half`` is 0.5 where J halves
-#: the mean of the losses' values (squared loss), else 1.
+#: The settings of a descent (``l2``, ``l1`` 0 when unpenalised). ``half`` is 0.5 where J
+#: halves the mean of the losses' values (squared loss), else 1. ``center`` and ``spread``
+#: (float64, n each, or empty) make the descent run in the coordinates of standardised columns,
+#: ``v = spread w``, ``c = b + center . w``, while the pass reads X as it is.
 Settings = namedtuple("Settings", ["lr", "max_iter", "tol", "blowup", "l2", "l1", "half",
-                                   "block_rows"])
+                                   "block_rows", "center", "spread"])
 
 #: Bytes kept clear around what one thread writes and others do not (two cache lines: the
 #: adjacent-line prefetcher fetches lines in pairs), so no line passes between cores at writes.
@@ -83,6 +85,8 @@ def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db):
     """Add the block slots in block order into the gradient ``dW``, ``db`` (times ``scale``,
     1/m), with the L2 penalty's share; return (J, gradient norm). With an L1 penalty the norm
     is the gradient mapping's, ``(w - prox(w - lr dW)) / lr``, zero exactly at the optimum.
+    Standardised (``settings.spread`` not empty), ``dW`` is the gradient in ``v = spread w``,
+    ``(dW - center db) / spread``, and the penalties are on ``v``.
 
     :mod:`.exact` arithmetic: nothing fused or reordered, so the bits are those written here.
     """
@@ -106,6 +110,9 @@ def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db):
         for f in range(dW.shape[1]):
             dW[j, f] = mul(dW[j, f], scale)
             w = np.float64(Wt[j, f])
+            if settings.spread.size:
+                dW[j, f] = sub(dW[j, f], mul(settings.center[f], db[j])) / settings.spread[f]
+                w = mul(w, settings.spread[f])
             if settings.l2 > 0:
                 dW[j, f] = add(dW[j, f], mul(settings.l2, w))
                 loss = add(loss, mul(mul(0.5, settings.l2), mul(w, w)))
@@ -123,8 +130,11 @@ def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db):
 @jit(inline="always")
 def _update(Wt, b, dW, db, settings):
     """The simultaneous step ``W -= lr dW, b -= lr db`` in float64 (stored in W's dtype), then
-    the L1 penalty's proximal step on W."""
+    the L1 penalty's proximal step on W; standardised, the same step on ``v`` and ``c``."""
     lr = settings.lr
+    if settings.spread.size:
+        _update_standardised(Wt, b, dW, db, settings)
+        return
     for j in range(Wt.shape[0]):
         b[j] = sub(np.float64(b[j]), mul(lr, db[j]))
         for f in range(Wt.shape[1]):
@@ -132,6 +142,24 @@ def _update(Wt, b, dW, db, settings):
             if settings.l1 > 0:
                 v = _soft(v, mul(lr, settings.l1))
             Wt[j, f] = v
+
+
+@jit(inline="always")
+def _update_standardised(Wt, b, dW, db, settings):
+    lr, center, spread = settings.lr, settings.center, settings.spread
+    for j in range(Wt.shape[0]):
+        c = np.float64(b[j])
+        for f in range(Wt.shape[1]):
+            c = add(c, mul(center[f], np.float64(Wt[j, f])))
+        c = sub(c, mul(lr, db[j]))
+        for f in range(Wt.shape[1]):
+            v = sub(mul(np.float64(Wt[j, f]), spread[f]), mul(lr, dW[j, f]))
+            if settings.l1 > 0:
+                v = _soft(v, mul(lr, settings.l1))
+            Wt[j, f] = v / spread[f]
+        for f in range(Wt.shape[1]):
+            c = sub(c, mul(center[f], np.float64(Wt[j, f])))
+        b[j] = c
 
 
 @jit()

@@ -38,3 +38,22 @@ def grams(X, starts, stops):
     for p in range(len(starts)):
         _gram_into(X[starts[p]:stops[p]], out[p])
     return out
+
+
+@jit()
+def moments(X):
+    """Each column's mean and standard deviation (population), in one pass over X, in float64
+    (sums of the differences from the first row, so a large offset does not cancel)."""
+    m, n = X.shape
+    first = np.empty(n)
+    for f in range(n):
+        first[f] = X[0, f]
+    sums = np.zeros(n)
+    squares = np.zeros(n)
+    for i in range(m):
+        for f in range(n):
+            d = np.float64(X[i, f]) - first[f]
+            sums[f] += d
+            squares[f] += d * d
+    mean = sums / m
+    return first + mean, np.sqrt(np.maximum(squares / m - mean * mean, 0.0))

@@ -76,6 +76,7 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
     b = np.empty(1, W.dtype)
     Wt_last = np.empty((1, n), W.dtype)
     b_last = np.empty(1, W.dtype)
+    no_columns = np.empty(0)  # not standardised
     while True:
         p = fetch_add(counter, 0, 1)
         if p >= stop:
@@ -88,7 +89,8 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
             Yp[i, 0] = Y[ys[p] + i, yc[p]]
         rows = block_rows(m, n)
         blocks = (m + rows - 1) // rows
-        settings = Settings(lrs[p], iters[p], tols[p], blowup, l2, l1, half, rows)
+        settings = Settings(lrs[p], iters[p], tols[p], blowup, l2, l1, half, rows, no_columns,
+                            no_columns)
         run[0], run[STOP], run[2] = 0, iters[p], 0
         state[CEILING] = np.inf
         Wt[0, :] = W[p]
