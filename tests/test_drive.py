@@ -135,7 +135,8 @@ INTERRUPTED = textwrap.dedent("""
     try:
         fastgd.fit_linear(X, y, max_iter=10**9, lr=1e-6, n_threads=int(sys.argv[1]))
     except KeyboardInterrupt:
-        print("interrupted", np.array_equal(X, Xc) and np.array_equal(y, yc), flush=True)
+        print("interrupted", np.array_equal(X, Xc) and np.array_equal(y, yc), time.time(),
+              flush=True)
 """)
 
 
@@ -145,11 +146,12 @@ def test_ctrl_c_stops_a_fit_within_a_second(threads):
                                stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "ready"
     time.sleep(1.0)
-    sent = time.perf_counter()
+    sent = time.time()
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=30)
-    assert time.perf_counter() - sent < 1.5
-    assert out.split() == ["interrupted", "True"]
+    word, untouched, caught = out.split()
+    assert (word, untouched) == ("interrupted", "True")
+    assert float(caught) - sent < 1.0  # the interrupt raised, not the process's exit
 
 
 def test_ctrl_c_stops_a_compiled_minimize_within_a_second():
@@ -161,15 +163,17 @@ def test_ctrl_c_stops_a_compiled_minimize_within_a_second():
         try:
             fastgd.minimize(grad, 1.0, tol=0.0, max_iter=10**12, lr=1e-3)
         except KeyboardInterrupt:
-            print("interrupted", flush=True)
+            import time
+            print("interrupted", time.time(), flush=True)
     """)
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "ready"
     time.sleep(1.0)
-    sent = time.perf_counter()
+    sent = time.time()
     process.send_signal(signal.SIGINT)
     out, _ = process.communicate(timeout=30)
-    assert time.perf_counter() - sent < 1.5 and out.strip() == "interrupted"
+    word, caught = out.split()
+    assert word == "interrupted" and float(caught) - sent < 1.0
 
 
 CONCURRENT_FITS = textwrap.dedent("""
