@@ -101,13 +101,20 @@ def _run(compiled, grad, x, g, step, tol, max_iter, record):
 
 
 def _stable_lr(grad, x0, g0, step):
-    """1/L, L the gradient's change over the first step: exact for a quadratic."""
+    """``(1/L, unbounded)``: L the gradient's change over the first step (exact for a
+    quadratic); ``unbounded`` where the function curves the wrong way along that step (up for
+    ascent, down for descent), so that no learning rate is stable: it may have no optimum."""
     x1 = x0 - step * g0
     with np.errstate(all="ignore"):
-        change, distance = descent.norm(np.subtract(grad(x1), g0)), descent.norm(np.subtract(x1, x0))
-    if distance > 0 and 0 < change < np.inf:
-        return distance / change
-    return None
+        moved = np.subtract(x1, x0)
+        turned = np.subtract(grad(x1), g0)
+        change, distance = descent.norm(turned), descent.norm(moved)
+        curvature = float(np.sum(np.multiply(turned, moved)))
+    if not (distance > 0 and 0 < change < np.inf):
+        return None, False
+    if curvature * step < 0:  # descent (step > 0) on negative curvature, or ascent on positive
+        return None, True
+    return distance / change, False
 
 
 def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
@@ -139,10 +146,18 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
                                                         max_iter, record)
 
     if status != descent.OK:
-        stable = _stable_lr(grad, x, g, step)
+        stable, unbounded = _stable_lr(grad, x, g, step)
         what = "stopped being finite" if status == descent.NONFINITE else f"grew to {grad_norm:.6g}"
-        advice = (f"a stable learning rate near x0 is about {stable:.6g} (1/L, L the change of the "
-                  "gradient over the first step)" if stable else "try a smaller lr")
+        if unbounded:
+            advice = ("the function curves " + ("up" if sign < 0 else "down") + " along the "
+                      "walk, so no learning rate is stable there: it may have no "
+                      + ("maximum" if sign < 0 else "minimum") + " (unbounded "
+                      + ("above" if sign < 0 else "below") + "); start elsewhere")
+        elif stable:
+            advice = (f"a stable learning rate near x0 is about {stable:.6g} (1/L, L the change "
+                      "of the gradient over the first step)")
+        else:
+            advice = "try a smaller lr"
         last = float(last) if isinstance(x, float) else np.array(last)
         raise DivergenceError(
             f"{name} diverged at iteration {nit}: the gradient norm {what} with lr={lr:g}; {advice}",

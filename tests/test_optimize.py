@@ -288,3 +288,14 @@ def test_cli_negative_and_comma_separated_x0_as_typed(capsys):
                  "--max-iter", "200000"]) == 0
     assert "minimiser: x = [" in capsys.readouterr().out
     assert main(["minimize", "x**2", "--x0", "-3"]) == 0
+
+
+@pytest.mark.parametrize("solve, formula, bound", [(fastgd.maximize, "x**2", "above"),
+                                                   (fastgd.minimize, "-x**2 - y**2", "below")])
+def test_no_optimum_is_said_instead_of_a_learning_rate_that_fails(solve, formula, bound):
+    x0 = 1.0 if formula == "x**2" else [1.0, 0.5]
+    with pytest.raises(fastgd.DivergenceError, match=rf"may have no \w+ \(unbounded {bound}\)") as caught:
+        solve(formula, x0, lr=0.5)
+    assert caught.value.stable_lr is None
+    with pytest.raises(fastgd.DivergenceError, match="a stable learning rate near x0 is about 0.5"):
+        fastgd.minimize("x**2", 1.0, lr=1.5)  # bounded: the advice stands
