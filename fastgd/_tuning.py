@@ -34,7 +34,7 @@ VECTORS_MIN_FEATURES_IN_CACHE = 48
 
 #: Seconds a chunk of a compiled descent aims to run before it returns to Python, where Ctrl-C,
 #: a callback and a progress bar act.
-CHUNK_SECONDS = 0.1
+CHUNK_SECONDS = 0.05
 #: Updates of the first chunk, per element of X: a guess at 0.25 ns an element-iteration that
 #: later chunks replace with the measured rate.
 FIRST_CHUNK_ELEMENT_UPDATES = 1 << 26
