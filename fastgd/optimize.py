@@ -7,7 +7,7 @@ import numpy as np
 from numba.core.errors import NumbaError
 from numba.core.registry import CPUDispatcher
 
-from . import symbolic
+from . import _tuning as tune, symbolic
 from ._config import interruptible
 from ._kernels import descent
 from ._validate import flag, iteration_count, non_negative_tol, positive_lr, real_array
@@ -18,9 +18,6 @@ __all__ = ["maximize", "minimize"]
 
 #: A gradient norm above this many times ``1 + norm(grad(x0))`` has grown without bound.
 GROWTH = 1e12
-
-#: Seconds a chunk of the descent aims at before Python runs again (Ctrl-C acts between chunks).
-CHUNK_SECONDS = 0.1
 
 
 def _start(x0):
@@ -97,7 +94,7 @@ def _run(compiled, grad, x, g, step, tol, max_iter, record):
         done += updates
         if status != descent.OK or grad_norm <= tol or done == max_iter:
             return status, x, grad_norm, done, last, np.concatenate(trails)
-        chunk = max(1, int(chunk * min(16.0, CHUNK_SECONDS / max(seconds, 1e-9))))
+        chunk = max(1, int(chunk * min(16.0, tune.CHUNK_SECONDS / max(seconds, 1e-9))))
 
 
 def _stable_lr(grad, x0, g0, step):
