@@ -97,15 +97,21 @@ def curvature(X, loss_name, l2, center=None, spread=None):
     return factor(loss_name) * top + l2
 
 
+#: Columns whose sizes differ by this factor make every learning rate slow: advise standardize.
+SCALE_RATIO = 100.0
+
+
 def badly_scaled(X):
-    """Whether X's column spreads differ by three orders of magnitude or more."""
+    """Whether the sizes (root mean squares, of at most 10^5 rows) of X's columns and of the
+    intercept's column of ones differ by ``SCALE_RATIO`` or more: large spreads or offsets."""
     with np.errstate(over="ignore", invalid="ignore"):
-        spread = np.std(X[:100_000], axis=0)
-    spread = spread[spread > 0]
-    return spread.size > 1 and spread.max() >= 1e3 * spread.min()
+        sizes = np.sqrt(np.mean(np.square(X[:100_000], dtype=np.float64), axis=0))
+    sizes = np.append(sizes[sizes > 0], 1.0)
+    return bool(np.isfinite(sizes).all() and sizes.max() >= SCALE_RATIO * sizes.min())
 
 
-SCALE_ADVICE = "; X's columns differ in scale by orders of magnitude: standardize=True helps"
+SCALE_ADVICE = ("; X's columns (and the intercept's column of ones) differ in size by orders of "
+                "magnitude: standardize=True helps")
 
 
 def linear_divergence(X, lr, iteration, loss, w, b, *, loss_name="squared", l2=0.0):

@@ -156,6 +156,10 @@ def test_standardize_agrees_with_the_reference(loss, penalty):
 
 
 def test_badly_scaled_columns_are_told_to_standardize():
+    datasets = pytest.importorskip("sklearn.datasets")
+    diabetes = datasets.load_diabetes(return_X_y=True, scaled=False)  # large column offsets
+    with pytest.raises(fastgd.DivergenceError, match="standardize=True helps"):
+        fastgd.fit_linear(*diabetes)
     X, y = regression(4)
     X = X * [1.0, 1e4, 1.0, 1e-2, 1.0]
     with pytest.warns(fastgd.ConvergenceWarning, match="standardize=True helps"):
