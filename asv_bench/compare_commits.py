@@ -86,9 +86,11 @@ def install(commit, folder):
     source = os.path.join(folder, "source")
     subprocess.run(["git", "worktree", "add", "--detach", "--force", source, commit], check=True,
                    capture_output=True, cwd=HERE)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-                    os.path.join(folder, "site"), source], check=True)
-    subprocess.run(["git", "worktree", "remove", "--force", source], check=True, cwd=HERE)
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                        os.path.join(folder, "site"), source], check=True)
+    finally:  # the checkout is not left registered, even when the install fails
+        subprocess.run(["git", "worktree", "remove", "--force", source], check=True, cwd=HERE)
     return os.path.join(folder, "site")
 
 
