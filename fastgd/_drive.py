@@ -78,6 +78,20 @@ def interrupts_after():
         raise KeyboardInterrupt
 
 
+def on_team(threads, member):
+    """``member(0)`` on this thread and ``member(1 .. threads-1)`` on helper threads, all to
+    their end; returns ``member(0)``'s result. A Ctrl-C waits for the whole team
+    (``interrupts_after``)."""
+    if threads == 1:
+        return interruptible(member, 0)
+    with interrupts_after():
+        helpers = [_team_executor().submit(member, index) for index in range(1, threads)]
+        result = interruptible(member, 0)
+        for helper in helpers:
+            helper.result()
+    return result
+
+
 @dataclass
 class Outcome:
     """How a descent ended: ``status`` (a ``drivers`` code, ``OK`` when a callback stopped it),
@@ -168,9 +182,9 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     def call(member, history_part):
         member_Wt, member_b = own[member]
         dW, db = gradients[member]
-        return interruptible(drivers.descend, member, threads, X, Y, member_Wt, member_b,
-                             plan.spec, loss, settings, G, gb, values, flags, counters, state,
-                             dW, db, history_part, Wt_last, b_last)
+        return drivers.descend(member, threads, X, Y, member_Wt, member_b, plan.spec, loss,
+                               settings, G, gb, values, flags, counters, state, dW, db,
+                               history_part, Wt_last, b_last)
 
     max_iter = settings.max_iter
     chunk = max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // (m * n * k))
@@ -184,15 +198,7 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
         counters[drivers.STOP] = min(done + chunk, max_iter)
         part = np.empty(int(counters[drivers.STOP]) - done if history else 0)
         start = time.perf_counter()
-        if threads == 1:
-            status = call(0, part)
-        else:
-            with interrupts_after():
-                team = [_team_executor().submit(call, member, part)
-                        for member in range(1, threads)]
-                status = call(0, part)
-                for future in team:
-                    future.result()
+        status = on_team(threads, lambda member: call(member, part))
         seconds = time.perf_counter() - start
         now = int(counters[drivers.UPDATES])
         if history:

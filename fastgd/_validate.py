@@ -192,6 +192,27 @@ def loss_name(loss):
     return loss
 
 
+def loss_and_penalties(loss, delta, l2, l1):
+    """``(name, loss object, l2, l1)``, checked: the loss's name, Huber's ``delta > 0``, and the
+    penalties ``>= 0``."""
+    name = loss_name(loss)
+    delta = non_negative(delta, "delta")
+    if name == "huber" and delta == 0:
+        raise ValueError("delta must be > 0 for loss='huber', got 0")
+    return name, make(name, delta), non_negative(l2, "l2"), non_negative(l1, "l1")
+
+
+def thread_request(n_threads):
+    """``n_threads`` as a positive int, or None (the default)."""
+    if n_threads is None:
+        return None
+    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral):
+        raise TypeError(f"n_threads must be a positive integer or None, got {n_threads!r}")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
+    return int(n_threads)
+
+
 def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", delta=1.0,
                    l2=0.0, l1=0.0, callback=None, progress=False, check_data=True):
     """Check every ``fit_linear`` argument and return a :class:`LinearProblem`.
@@ -204,11 +225,7 @@ def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", 
     max_iter = iteration_count(max_iter)
     tol = non_negative_tol(tol)
     history = flag(history, "history")
-    name = loss_name(loss)
-    delta = non_negative(delta, "delta")
-    if name == "huber" and delta == 0:
-        raise ValueError("delta must be > 0 for loss='huber', got 0")
-    l2, l1 = non_negative(l2, "l2"), non_negative(l1, "l1")
+    name, loss, l2, l1 = loss_and_penalties(loss, delta, l2, l1)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {_describe(callback)}")
     progress = flag(progress, "progress")
@@ -257,7 +274,7 @@ def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", 
         check_finite(b0, "b0")
         b_init[...] = b0
     return LinearProblem(X, Y, y, W0, b_init, vector_y, lr, max_iter, tol, history, name,
-                         make(name, delta), l2, l1, callback, progress)
+                         loss, l2, l1, callback, progress)
 
 
 def labels(y):

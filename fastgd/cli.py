@@ -46,6 +46,13 @@ def _best(fn, budget=2.0):
     return result, best, runs
 
 
+def _print_table(rows):
+    """Rows of three cells, right-aligned in columns."""
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.rjust(w) for cell, w in zip(row, width)))
+
+
 def compare_many(args):
     """P problems of W7's shape (50 x 3) in one fit_linear_many call and in a Python loop."""
     if args.many < 1:
@@ -69,9 +76,7 @@ def compare_many(args):
             ("problems / s", f"{args.many / t_loop:.0f}", f"{args.many / t_many:.0f}"),
             ("speedup", "1", f"{t_loop / t_many:.1f}x"),
             ("same bits", "", "yes" if same else "NO")]
-    width = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        print("  ".join(cell.rjust(w) for cell, w in zip(row, width)))
+    _print_table(rows)
 
 
 def compare(args):
@@ -114,9 +119,7 @@ def compare(args):
         ("max |w - w_ref|", "", f"{dw:.3g}"),
         ("|b - b_ref|", "", f"{db:.3g}"),
     ]
-    width = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        print("  ".join(cell.rjust(w) for cell, w in zip(row, width)))
+    _print_table(rows)
     if args.plot:
         from .plot import loss_curve
 

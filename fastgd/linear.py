@@ -4,13 +4,13 @@ import warnings
 
 import numpy as np
 
-from . import _drive, _plan
+from . import _drive, _plan, _tuning as tune
 from ._divergence import BLOWUP, SCALE_ADVICE, badly_scaled, curvature, linear_divergence
 from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._kernels.tiles import lanes
 from ._kernels.losses import halved
-from ._validate import flag, linear_problem
+from ._validate import flag, linear_problem, thread_request
 from .errors import ConvergenceWarning
 from .result import LinearResult
 
@@ -126,17 +126,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         return _fit_gram(with_lr(problem))
     problem = with_lr(problem)
     return descend(problem, _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter,
-                                       _plan_threads(n_threads)))
-
-
-def _plan_threads(n_threads):
-    if n_threads is None:
-        return None
-    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
-        raise TypeError(f"n_threads must be a positive integer or None, got {n_threads!r}")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
-    return int(n_threads)
+                                       thread_request(n_threads)))
 
 
 def standardized(problem):
@@ -271,8 +261,7 @@ def precompile(dtypes=DTYPES, layouts=LAYOUTS, read_only=(False, True), losses=(
 
 
 def _limit(kernel):
-    from . import _tuning
-    return _tuning.VECTORS_MAX_FEATURES if kernel == "vectors" else _tuning.TILE_MAX_FEATURES
+    return tune.VECTORS_MAX_FEATURES if kernel == "vectors" else tune.TILE_MAX_FEATURES
 
 
 def _choices(values, allowed, name):

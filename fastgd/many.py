@@ -5,15 +5,14 @@ import warnings
 import numpy as np
 
 from . import _plan, _tuning as tune
-from ._config import interruptible
 from ._divergence import (BLOWUP, COMPILED_GRAM_MAX_FEATURES, curvature, factor,
                           linear_divergence)
-from ._drive import _team_executor, interrupts_after
+from ._drive import on_team
 from ._kernels import many as kernels
 from ._kernels.gram import grams
-from ._kernels.losses import halved, make
-from ._validate import (_describe, check_finite, iteration_count, kernel_dtype, labels,
-                        loss_name, non_negative, non_negative_tol, positive_lr, real_array)
+from ._kernels.losses import halved
+from ._validate import (check_finite, iteration_count, kernel_dtype, labels, loss_and_penalties,
+                        non_negative_tol, positive_lr, real_array, thread_request)
 from .errors import ConvergenceWarning
 from .result import ManyResult
 
@@ -69,11 +68,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     """
     problems = _problems(X, y, groups)
     P = len(problems.keys)
-    name = loss_name(loss)
-    if name == "huber" and non_negative(delta, "delta") == 0:
-        raise ValueError("delta must be > 0 for loss='huber', got 0")
-    loss_value = make(name, non_negative(delta, "delta"))
-    l2, l1 = non_negative(l2, "l2"), non_negative(l1, "l1")
+    name, loss_value, l2, l1 = loss_and_penalties(loss, delta, l2, l1)
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be 'raise' or 'mark', got {on_error!r}")
     if name == "logistic":
@@ -114,12 +109,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     while start < P:
         stop = min(P, start + batch)
         began = time.perf_counter()
-        with interrupts_after():  # helpers never wait on each other, but finish the batch whole
-            helpers = [_team_executor().submit(kernels.descend_many, counter, stop, *args)
-                       for _ in range(threads - 1)]
-            interruptible(kernels.descend_many, counter, stop, *args)
-            for helper in helpers:
-                helper.result()
+        on_team(threads, lambda member: kernels.descend_many(counter, stop, *args))
         counter[0] = stop  # every claim past ``stop`` was refused
         seconds = time.perf_counter() - began
         batch = max(1, int(batch * min(4.0, tune.CHUNK_SECONDS / max(seconds, 1e-9))))
@@ -236,13 +226,9 @@ def _shaped(value, shape, name):
 
 
 def _threads(n_threads, problems, iters):
+    n_threads = thread_request(n_threads)
     if n_threads is not None:
-        if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
-            raise TypeError(f"n_threads must be a positive integer or None, got "
-                            f"{_describe(n_threads)}")
-        if n_threads < 1:
-            raise ValueError(f"n_threads must be >= 1, got {n_threads!r}")
-        return max(1, min(int(n_threads), _plan.cores(), len(problems.keys)))
+        return max(1, min(n_threads, _plan.cores(), len(problems.keys)))
     work = float(np.sum((problems.xe - problems.xs) * iters.astype(float))) * problems.X.shape[1]
     if work < tune.PARALLEL_MIN_ELEMENTS * 100 or len(problems.keys) == 1:
         return 1

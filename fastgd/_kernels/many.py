@@ -43,7 +43,7 @@ def thread_spec(spec, rows, dtype):
 @overload(thread_spec, inline="always")
 def _thread_spec(spec, rows, dtype):
     if spec.instance_class is Columns:
-        return lambda spec, rows, dtype: Columns(np.empty((1, rows + 16), dtype))
+        return lambda spec, rows, dtype: Columns(np.empty((1, rows), dtype))
     return lambda spec, rows, dtype: spec
 
 
