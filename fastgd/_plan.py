@@ -157,13 +157,13 @@ def cores():
 def idle_cores():
     """Cores not busy with other runnable threads right now (Linux: ``/proc/loadavg``'s count of
     runnable threads, which includes the reader), or every core this process may use."""
-    cores = globals()["cores"]()
+    usable = cores()
     try:
         with open("/proc/loadavg") as handle:
             running = int(handle.read().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
-        return cores
-    return max(1, min(cores, cores - (running - 1)))
+        return usable
+    return max(1, min(usable, usable - (running - 1)))
 
 
 def thread_count(n_threads, m, n, k):
@@ -215,7 +215,7 @@ def _layout(array):
 
 
 def _order(X):
-    return "C" if X.flags.c_contiguous else "Fortran" if X.flags.f_contiguous else "strided"
+    return {"C": "C", "F": "Fortran", "A": "strided"}[_layout(X)]
 
 
 def writable_alias(array):
