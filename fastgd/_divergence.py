@@ -37,15 +37,30 @@ def _gram(X):
     return A / m
 
 
-def _power(X, seed=0):
-    """The largest eigenvalue of ``[X 1]^T [X 1] / m`` by power iteration from a random start."""
+def gram_matrix(X):
+    """``[X 1]^T [X 1] / m`` of X (at most ``GRAM_MAX_FEATURES`` features), float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return gram(X) if X.shape[1] <= COMPILED_GRAM_MAX_FEATURES else _gram(X)
+
+
+def hessian_product(X):
+    """``v -> [X 1]^T [X 1] v / m`` for X, an array of anything that multiplies like numpy's."""
     m, n = X.shape
-    v = np.random.default_rng(seed).standard_normal(n + 1)
+
+    def product(v):
+        u = X @ v[:n] + v[n]
+        return np.append(np.asarray(X.T @ u), np.asarray(u.sum())) / m
+    return product
+
+
+def power_eigenvalue(product, size, seed=0):
+    """The largest eigenvalue of the symmetric positive semi-definite map ``product`` on
+    vectors of ``size``, by power iteration from a random start."""
+    v = np.random.default_rng(seed).standard_normal(size)
     v /= np.linalg.norm(v)
     eigenvalue = 0.0
     for _ in range(_POWER_ROUNDS):
-        u = X @ v[:n] + v[n]
-        hv = np.append(X.T @ u, u.sum()) / m
+        hv = product(v)
         previous, eigenvalue = eigenvalue, float(v @ hv)
         norm = np.linalg.norm(hv)
         if norm == 0 or not np.isfinite(norm):
@@ -66,13 +81,7 @@ def largest_hessian_eigenvalue(X):
     >>> round(largest_hessian_eigenvalue(X), 6)  # 8: the all-ones start of a power iteration sees 1
     8.0
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        if X.shape[1] <= GRAM_MAX_FEATURES:
-            A = gram(X) if X.shape[1] <= COMPILED_GRAM_MAX_FEATURES else _gram(X)
-            if not np.all(np.isfinite(A)):
-                return np.inf
-            return float(np.linalg.eigvalsh(A)[-1])
-        return max(_power(X, seed) for seed in (0, 1))
+    return curvature(X, "squared", 0.0)
 
 
 def factor(loss_name):
@@ -83,17 +92,29 @@ def factor(loss_name):
 def curvature(X, loss_name, l2, center=None, spread=None):
     """``L`` of the loss ``loss_name`` with an L2 penalty ``l2`` at this X, or at X's
     standardised columns ``(X - center) / spread`` where those are given."""
-    if center is None:
-        return factor(loss_name) * largest_hessian_eigenvalue(X) + l2
+    if center is None and X.shape[1] > GRAM_MAX_FEATURES:
+        product = hessian_product(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            top = max(power_eigenvalue(product, X.shape[1] + 1, seed) for seed in (0, 1))
+        return factor(loss_name) * top + l2
+    return gram_curvature(gram_matrix(X), loss_name, l2, center, spread)
+
+
+def gram_curvature(A, loss_name, l2, center=None, spread=None):
+    """``L`` as :func:`curvature` says, from ``A = [X 1]^T [X 1] / m`` (inf where A is not
+    finite: X too large in magnitude)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        A = gram(X) if X.shape[1] <= COMPILED_GRAM_MAX_FEATURES else _gram(X)
-        n = X.shape[1]
-        covariance = A[:n, :n] - np.outer(A[:n, n], A[:n, n])
-        correlation = covariance / np.outer(spread, spread)
-        if not np.all(np.isfinite(correlation)):
+        if center is None:
+            matrix = A
+        else:
+            n = A.shape[0] - 1
+            covariance = A[:n, :n] - np.outer(A[:n, n], A[:n, n])
+            matrix = covariance / np.outer(spread, spread)
+        if not np.all(np.isfinite(matrix)):
             return np.inf
-        # The intercept's row and column are 0 but for its own 1: centred columns.
-        top = max(float(np.linalg.eigvalsh(correlation)[-1]), 1.0)
+        top = float(np.linalg.eigvalsh(matrix)[-1])
+    if center is not None:
+        top = max(top, 1.0)  # the intercept's row and column are 0 but for its own 1
     return factor(loss_name) * top + l2
 
 
@@ -114,9 +135,10 @@ SCALE_ADVICE = ("; X's columns (and the intercept's column of ones) differ in si
                 "magnitude: standardize=True helps")
 
 
-def linear_divergence(X, lr, iteration, loss, w, b, *, loss_name="squared", l2=0.0):
-    """The ``DivergenceError`` for a fit that blew up after ``iteration`` updates."""
-    L = curvature(X, loss_name, l2)
+def linear_divergence(X, lr, iteration, loss, w, b, *, loss_name="squared", l2=0.0, L=None):
+    """The ``DivergenceError`` for a fit that blew up after ``iteration`` updates (``L``, the
+    loss's curvature at X, computed from X when not given; X's first rows serve the scale test)."""
+    L = curvature(X, loss_name, l2) if L is None else L
     stable = 1.0 / L if 0 < L < np.inf else None
     what = "stopped being finite" if not np.isfinite(loss) else f"grew to {loss:.6g}"
     if iteration == 0:

@@ -230,25 +230,28 @@ def writable_alias(array):
     return np.ndarray(array.shape, array.dtype, buffer=buffer, offset=-low, strides=array.strides)
 
 
-def choose(X, Y, loss, max_iter):
+def choose(X, Y, loss, max_iter, in_place=False):
     """The first row of ``KERNELS`` that reads X and computes ``loss`` and, if per-width, is
-    compiled already or worth compiling now."""
+    compiled already or worth compiling now. ``in_place=True`` passes over the ``fixed`` pass
+    where it would read a copy of X (a chunk read once per call)."""
     if X.size * Y.shape[1] * max_iter < COMPILE_PAYS_ELEMENT_UPDATES:  # the usual case: memoised
         key = (X.shape[1], X.dtype, _flags(X), X.nbytes >= tune.COLUMN_COPY_MAX_BYTES,
-               Y.dtype, _flags(Y), type(loss))
+               Y.dtype, _flags(Y), type(loss), in_place)
         if key not in _chosen:
-            _chosen[key] = _choose(X, Y, loss, max_iter)
+            _chosen[key] = _choose(X, Y, loss, max_iter, in_place)
         return _chosen[key]
-    return _choose(X, Y, loss, max_iter)
+    return _choose(X, Y, loss, max_iter, in_place)
 
 
 _chosen = {}
 
 
-def _choose(X, Y, loss, max_iter):
+def _choose(X, Y, loss, max_iter, in_place):
     squared = isinstance(loss, Squared)
     for kernel in KERNELS:
         if not kernel.takes(X) or (kernel.squared_only and not squared):
+            continue
+        if in_place and kernel.name == "fixed" and not X.flags.f_contiguous:
             continue
         if not kernel.per_width or _available(kernel.name, X, Y, loss):
             return kernel.name

@@ -131,7 +131,9 @@ def first_nonfinite(array):
     return None
 
 
-def check_finite(array, name):
+def check_finite(array, name, offset=0):
+    """Raise the ``ValueError`` for ``array``'s first NaN or infinity, its index counting rows
+    from ``offset`` (``array``, rows ``offset:`` of the caller's ``name``)."""
     # A finite sum proves every element finite (NaN and inf propagate) without a temporary;
     # only a sum that is not finite (or overflowed) needs the element-by-element scan.
     if array.dtype.kind != "f":
@@ -141,7 +143,9 @@ def check_finite(array, name):
             return
     where = first_nonfinite(array)
     if where is not None:
-        raise ValueError(f"{name} must be finite, got {array[where]} at index {where}")
+        value = array[where]
+        where = (where[0] + offset,) + where[1:] if where else where
+        raise ValueError(f"{name} must be finite, got {value} at index {where}")
 
 
 @dataclass(slots=True)
@@ -277,12 +281,15 @@ def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", 
                          loss, l2, l1, callback, progress)
 
 
-def labels(y):
-    """Check that ``y`` holds the labels of a logistic fit: 0 and 1 (or False and True)."""
+def labels(y, offset=0):
+    """Check that ``y`` holds the labels of a logistic fit: 0 and 1 (or False and True); an
+    index in the error counts rows from ``offset``."""
     if y.dtype.kind == "b":
         return
     bad = (y != 0) & (y != 1)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"y must hold labels 0 and 1 for loss='logistic', got {y[where].item()!r} at "
+        value = y[where].item()
+        where = (where[0] + offset,) + where[1:]
+        raise ValueError(f"y must hold labels 0 and 1 for loss='logistic', got {value!r} at "
                          f"index {where if len(where) > 1 else where[0]}")

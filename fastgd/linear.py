@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 
 from . import _drive, _plan, _tuning as tune
-from ._divergence import BLOWUP, SCALE_ADVICE, badly_scaled, curvature, linear_divergence
+from ._divergence import (BLOWUP, SCALE_ADVICE, badly_scaled, curvature, gram_curvature,
+                          linear_divergence)
 from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._kernels.tiles import lanes
@@ -123,7 +124,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         if problem.loss_name != "squared" or problem.l1 or problem.l2:
             raise ValueError("solver='gram' fits squared loss without penalties; use "
                              "solver='rows' for this loss or penalty")
-        return _fit_gram(with_lr(problem))
+        sums = linear_gram.gram_sums(problem.X, problem.Y)
+        return fit_gram(with_lr(problem, gram_of_moments(sums)), sums)
     problem = with_lr(problem)
     return descend(problem, _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter,
                                        thread_request(n_threads)))
@@ -138,10 +140,13 @@ def standardized(problem):
     return problem
 
 
-def with_lr(problem):
-    """``problem`` with ``lr="auto"`` resolved to ``1/L``."""
+def with_lr(problem, gram=None):
+    """``problem`` with ``lr="auto"`` resolved to ``1/L``: from ``gram``, ``[X 1]^T [X 1] / m``,
+    where given, else from X."""
     if problem.lr is None:
-        L = curvature(problem.X, problem.loss_name, problem.l2, problem.center, problem.spread)
+        curvature_args = (problem.loss_name, problem.l2, problem.center, problem.spread)
+        L = (curvature(problem.X, *curvature_args) if gram is None
+             else gram_curvature(gram, *curvature_args))
         if not 0 < L < np.inf:
             raise ValueError("lr='auto' needs X whose curvature [X 1]^T [X 1] / m is finite; "
                              "rescale X")
@@ -164,7 +169,7 @@ def descend(problem, plan):
                                           progress=problem.progress)
     if outcome.status != drivers.OK:
         raise _failure(problem, outcome, Wt_last.T.copy(), b_last)
-    return _result(problem, np.ascontiguousarray(Wt.T), b, outcome)
+    return result(problem, np.ascontiguousarray(Wt.T), b, outcome)
 
 
 def _failure(problem, outcome, W_last, b_last):
@@ -177,10 +182,24 @@ def _failure(problem, outcome, W_last, b_last):
                              l2=problem.l2)
 
 
-def _result(problem, W, b, outcome):
+def gram_of_moments(sums):
+    """``[X 1]^T [X 1] / m`` from ``linear_gram.gram_sums``' means and centred moments."""
+    mu, C = sums[0], sums[2]
+    n = len(mu)
+    A = np.empty((n + 1, n + 1))
+    A[:n, :n] = C + np.outer(mu, mu)
+    A[:n, n] = A[n, :n] = mu
+    A[n, n] = 1.0
+    return A
+
+
+def result(problem, W, b, outcome, first_rows=None):
+    """The ``LinearResult``, after the ``ConvergenceWarning`` where ``tol`` was not reached
+    (its advice looks at ``first_rows()``, by default X itself)."""
     converged = bool(outcome.grad_norm <= problem.tol)
     if problem.tol > 0 and not converged:
-        advice = (SCALE_ADVICE if problem.center is None and badly_scaled(problem.X)
+        rows = problem.X if first_rows is None else first_rows()
+        advice = (SCALE_ADVICE if problem.center is None and badly_scaled(rows)
                   else "; raise max_iter, or use lr='auto'")
         warnings.warn(
             f"fit_linear stopped at max_iter={problem.max_iter} with grad_norm "
@@ -192,9 +211,12 @@ def _result(problem, W, b, outcome):
                         history=outcome.history, lr=problem.lr)
 
 
-def _fit_gram(problem):
-    X, Y = problem.X, problem.Y
-    mu, ybar, C, D, S = linear_gram.gram_sums(X, Y)
+def fit_gram(problem, sums, failure=None, first_rows=None):
+    """Descend on the centred moments ``sums`` (``linear_gram.gram_sums``) of the problem's
+    data; ``failure(problem, outcome, W_last, b_last)`` makes the error of a failed descent,
+    ``first_rows`` as in ``result``."""
+    mu, ybar, C, D, S = sums
+    dtype = problem.W0.dtype
     W, b = problem.W0.astype(np.float64), problem.b0.astype(np.float64)
     W_last, b_last = np.empty_like(W), np.empty_like(b)
     losses = np.empty(problem.max_iter if problem.history else 0)
@@ -204,8 +226,8 @@ def _fit_gram(problem):
     outcome = _drive.Outcome(status, int(n_iter), float(loss), float(grad_norm),
                              losses[:n_iter].copy() if problem.history else None)
     if status != drivers.OK:
-        raise _failure(problem, outcome, W_last.astype(X.dtype), b_last.astype(X.dtype))
-    return _result(problem, W.astype(X.dtype), b.astype(X.dtype), outcome)
+        raise (failure or _failure)(problem, outcome, W_last.astype(dtype), b_last.astype(dtype))
+    return result(problem, W.astype(dtype), b.astype(dtype), outcome, first_rows)
 
 
 #: What ``precompile`` takes, and its defaults.

@@ -221,3 +221,21 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                     Wt_last[j, f] = Wt[j, f]
         _update(Wt, b, dW, db, settings)
         updates += 1
+
+
+@jit()
+def settle(G, gb, values, m, settings, Wt, dW, db, updates, state):
+    """An iteration's end from the sums of every row (one slot of ``G``, ``gb``, ``values``,
+    float64), as ``descend`` ends one: the gradient into ``dW``, ``db``, then the stop test;
+    returns the status and writes ``state``. A distributed fit's driver runs it."""
+    J, grad_norm = _reduce(G, gb, values, 1, 1, 1.0 / m, settings, Wt, dW, db)
+    status, state[CEILING] = checkpoint(J, grad_norm, updates, state[CEILING], settings.blowup,
+                                        settings.max_iter, settings.tol)
+    state[LOSS], state[GRAD_NORM] = J, grad_norm
+    return status
+
+
+@jit()
+def update(Wt, b, dW, db, settings):
+    """``descend``'s update, for a driver that computes the gradient elsewhere."""
+    _update(Wt, b, dW, db, settings)
