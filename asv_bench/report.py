@@ -9,6 +9,8 @@ drift on shared machines; ratios taken side by side hold):
 - what bounds them on this machine: the same read with the fused kernel's two FMAs an element
   (the arithmetic alone), and a loss's transcendental functions alone;
 - W1's whole call against a naive fused numba loop's;
+- W5 on dask (threaded and a two-worker LocalCluster) against one machine, and to least squares
+  beside dask-ml;
 - threads on an idle machine and beside a process that keeps one core busy;
 - the first fit of a width never seen, in a fresh interpreter whose cache only ``fastgd compare``
   warmed, and ``fastgd compare`` itself on an empty cache.
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import warnings
 
 import numba
 import numpy as np
@@ -177,6 +180,55 @@ def many(repeat):
                   "problems / s", "ns per row-iteration"], rows)
 
 
+def on_dask(repeat):
+    """W5's data as a dask array of 8 row chunks, 20 iterations, on dask's threaded scheduler
+    and on a LocalCluster of two one-thread worker processes, against ``fastgd.fit_linear``;
+    beside it, a fit to least squares by ``solver="gram"`` and by dask-ml's LinearRegression."""
+    import dask.array as da
+    import distributed
+    import fastgd.dask
+
+    w = WORKLOADS["W5"]
+    X, y = make_problem(w)
+    chunks = w.rows // 8
+    Xd, yd = da.from_array(X, chunks=(chunks, -1)), da.from_array(y, chunks=chunks)
+    exact = dict(solver="gram", lr="auto", tol=1e-8, max_iter=10**6)
+    one = lambda: fastgd.fit_linear(X, y, lr=LR, max_iter=w.iterations)  # noqa: E731
+    on = lambda Xd, yd: fastgd.dask.fit_linear(Xd, yd, lr=LR, max_iter=w.iterations)  # noqa: E731
+    fastgd.dask.fit_linear(Xd, yd, max_iter=1)
+    local, threaded = best_times(one, lambda: on(Xd, yd), repeat=repeat, min_seconds=0)
+    rounds = w.iterations + 1
+    rows = [["threaded scheduler", threaded / local, (threaded - local) / rounds * 1e3]]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "large graph": X goes in it, once
+            Xc, yc = client.persist([Xd, yd])
+        distributed.wait([Xc, yc])
+        fastgd.dask.fit_linear(Xc, yc, max_iter=1)
+        local, clustered = best_times(one, lambda: on(Xc, yc), repeat=repeat, min_seconds=0)
+        rows.append(["LocalCluster, 2 workers", clustered / local,
+                     (clustered - local) / rounds * 1e3])
+        gram = best_times(lambda: fastgd.dask.fit_linear(Xc, yc, **exact), repeat=repeat,
+                          min_seconds=0)[0]
+    ratios = table(["W5 as 8 chunks, 20 iterations", "time / fit_linear's",
+                    "ms more an iteration"], rows)
+    solution = fastgd.dask.fit_linear(Xd, yd, **exact)
+    rows = [["fastgd.dask, solver='gram', lr='auto', tol=1e-8 (LocalCluster)", gram, 0.0]]
+    try:
+        from dask_ml.linear_model import LinearRegression
+    except ImportError:
+        rows.append(["dask-ml LinearRegression(): not installed", float("nan"), float("nan")])
+    else:
+        model = LinearRegression()
+        start = time.perf_counter()
+        model.fit(Xd, yd)
+        rows.append(["dask-ml LinearRegression() (threaded; its default ADMM, C=1)",
+                     time.perf_counter() - start, np.max(np.abs(model.coef_ - solution.w))])
+    return ratios + "\n\n" + table(
+        ["W5 to least squares", "seconds", "largest |w - w_least_squares|"], rows)
+
+
 _BUSY = "while True: pass"
 
 
@@ -248,6 +300,7 @@ def main(argv=None):
     print(workloads(args.workloads, args.repeat))
     if not args.quick:
         print("\n" + many(args.repeat))
+        print("\n" + on_dask(args.repeat))
         print("\n" + bounds(args.repeat))
         print("\n" + threads(args.repeat))
         print("\n" + first_fits())

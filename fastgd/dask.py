@@ -171,23 +171,26 @@ def _keys(array):
 
 
 def _groups(get, chunks):
-    """Which chunks each task of a round reads: one chunk a task, or on a ``distributed``
-    cluster where X is in memory, the chunks a worker holds, in as many runs as it has
-    threads (each task then runs where its chunks are, and the scheduler has fewer to place)."""
-    singles = [[i] for i in range(len(chunks))]
-    client = getattr(get, "__self__", None)
+    """Which chunks each task of a round reads. A task costs the scheduler more than a call
+    costs the task (a millisecond on a cluster), so there are as many tasks as threads: on a
+    ``distributed`` cluster where X is in memory, the chunks each worker holds in as many runs
+    as it has threads (each task runs where its chunks are); else runs of neighbouring chunks,
+    one per thread of the local scheduler."""
     try:
         from distributed import Client, Future
     except ImportError:
-        return singles
-    if not isinstance(client, Client) or not all(isinstance(c, Future) for c in chunks):
-        return singles
-    holders = client.who_has(chunks)
-    threads = client.nthreads()
-    by_worker = {}
-    for i, chunk in enumerate(chunks):
-        where = holders.get(chunk.key) or [None]
-        by_worker.setdefault(where[0], []).append(i)
+        Client = Future = type(None)
+    client = getattr(get, "__self__", None)
+    if isinstance(client, Client):
+        if not all(isinstance(chunk, Future) for chunk in chunks):
+            return [[i] for i in range(len(chunks))]  # computed in the round: the scheduler places them
+        holders, threads = client.who_has(chunks), client.nthreads()
+        by_worker = {}
+        for i, chunk in enumerate(chunks):
+            by_worker.setdefault((holders.get(chunk.key) or [None])[0], []).append(i)
+    else:
+        by_worker = {None: list(range(len(chunks)))}
+        threads = {None: dask.config.get("num_workers", None) or dask.system.CPU_COUNT}
     groups = []
     for worker, held in by_worker.items():
         runs = max(1, min(len(held), threads.get(worker, 1)))
