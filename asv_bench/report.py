@@ -184,6 +184,7 @@ def on_dask(repeat):
     """W5's data as a dask array of 8 row chunks, 20 iterations, on dask's threaded scheduler
     and on a LocalCluster of two one-thread worker processes, against ``fastgd.fit_linear``;
     beside it, a fit to least squares by ``solver="gram"`` and by dask-ml's LinearRegression."""
+    import dask
     import dask.array as da
     import distributed
     import fastgd.dask
@@ -196,9 +197,21 @@ def on_dask(repeat):
     one = lambda: fastgd.fit_linear(X, y, lr=LR, max_iter=w.iterations)  # noqa: E731
     on = lambda Xd, yd: fastgd.dask.fit_linear(Xd, yd, lr=LR, max_iter=w.iterations)  # noqa: E731
     fastgd.dask.fit_linear(Xd, yd, max_iter=1)
-    local, threaded = best_times(one, lambda: on(Xd, yd), repeat=repeat, min_seconds=0)
     rounds = w.iterations + 1
-    rows = [["threaded scheduler", threaded / local, (threaded - local) / rounds * 1e3]]
+    rows = []
+
+    def measure(label, Xd, yd):
+        """The ratio, the time an iteration adds, and the bound that empty rounds of tasks set
+        (a round of the tasks fit_linear's would run, each doing nothing)."""
+        X2, Y2, vector_y = fastgd.dask._chunked(Xd, yd)
+        chunks = fastgd.dask._Chunks(*dask.persist(X2, Y2), vector_y)
+        local, on_dask, empty = best_times(one, lambda: on(Xd, yd),
+                                           lambda: chunks.each(_nothing), repeat=repeat,
+                                           min_seconds=0)
+        rows.append([label, on_dask / local, (on_dask - local) / rounds * 1e3, empty * 1e3,
+                     (local + rounds * empty) / local])
+
+    measure("threaded scheduler", Xd, yd)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:
         with warnings.catch_warnings():
@@ -206,13 +219,12 @@ def on_dask(repeat):
             Xc, yc = client.persist([Xd, yd])
         distributed.wait([Xc, yc])
         fastgd.dask.fit_linear(Xc, yc, max_iter=1)
-        local, clustered = best_times(one, lambda: on(Xc, yc), repeat=repeat, min_seconds=0)
-        rows.append(["LocalCluster, 2 workers", clustered / local,
-                     (clustered - local) / rounds * 1e3])
+        measure("LocalCluster, 2 workers of 1 thread", Xc, yc)
         gram = best_times(lambda: fastgd.dask.fit_linear(Xc, yc, **exact), repeat=repeat,
                           min_seconds=0)[0]
     ratios = table(["W5 as 8 chunks, 20 iterations", "time / fit_linear's",
-                    "ms more an iteration"], rows)
+                    "ms more an iteration", "ms, a round of empty tasks",
+                    "bound: (fit_linear + 21 empty rounds) / fit_linear"], rows)
     solution = fastgd.dask.fit_linear(Xd, yd, **exact)
     rows = [["fastgd.dask, solver='gram', lr='auto', tol=1e-8 (LocalCluster)", gram, 0.0]]
     try:
@@ -227,6 +239,10 @@ def on_dask(repeat):
                      time.perf_counter() - start, np.max(np.abs(model.coef_ - solution.w))])
     return ratios + "\n\n" + table(
         ["W5 to least squares", "seconds", "largest |w - w_least_squares|"], rows)
+
+
+def _nothing(*chunk):
+    return None
 
 
 _BUSY = "while True: pass"

@@ -24,31 +24,38 @@ _CHUNK_ROWS = 1 << 14
 _POWER_ROUNDS, _POWER_TOL = 300, 1e-7
 
 
-def _gram(X):
-    """``[X 1]^T [X 1] / m`` in float64."""
+def _gram(X, weights=None):
+    """``[X 1]^T S [X 1] / m`` in float64, ``S`` the rows' weights (all 1 by default)."""
     m, n = X.shape
     A = np.zeros((n + 1, n + 1))
     for start in range(0, m, _CHUNK_ROWS):
         part = np.asarray(X[start:start + _CHUNK_ROWS], dtype=np.float64)
-        A[:n, :n] += part.T @ part
-        A[:n, n] += part.sum(axis=0)
+        weighted = part if weights is None else part * weights[start:start + _CHUNK_ROWS, None]
+        A[:n, :n] += part.T @ weighted
+        A[:n, n] += weighted.sum(axis=0)
     A[n, :n] = A[:n, n]
-    A[n, n] = m
+    A[n, n] = m if weights is None else float(np.sum(weights, dtype=np.float64))
     return A / m
 
 
-def gram_matrix(X):
-    """``[X 1]^T [X 1] / m`` of X (at most ``GRAM_MAX_FEATURES`` features), float64."""
+def gram_matrix(X, weights=None):
+    """``[X 1]^T S [X 1] / m`` of X (at most ``GRAM_MAX_FEATURES`` features), float64, ``S``
+    the rows' weights (which sum to m) where given."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return gram(X) if X.shape[1] <= COMPILED_GRAM_MAX_FEATURES else _gram(X)
+        if weights is None and X.shape[1] <= COMPILED_GRAM_MAX_FEATURES:
+            return gram(X)
+        return _gram(X, weights)
 
 
-def hessian_product(X):
-    """``v -> [X 1]^T [X 1] v / m`` for X, an array of anything that multiplies like numpy's."""
+def hessian_product(X, weights=None):
+    """``v -> [X 1]^T S [X 1] v / m`` for X, an array of anything that multiplies like
+    numpy's (``S`` the rows' weights, all 1 by default)."""
     m, n = X.shape
 
     def product(v):
         u = X @ v[:n] + v[n]
+        if weights is not None:
+            u = u * weights
         return np.append(np.asarray(X.T @ u), np.asarray(u.sum())) / m
     return product
 
@@ -89,32 +96,34 @@ def factor(loss_name):
     return 0.25 if loss_name == "logistic" else 1.0
 
 
-def curvature(X, loss_name, l2, center=None, spread=None):
-    """``L`` of the loss ``loss_name`` with an L2 penalty ``l2`` at this X, or at X's
-    standardised columns ``(X - center) / spread`` where those are given."""
+def curvature(X, loss_name, l2, center=None, spread=None, weights=None):
+    """``L`` of the loss ``loss_name`` with an L2 penalty ``l2`` at this X (its rows weighted
+    by ``weights``, which sum to m, where given), or at X's standardised columns
+    ``(X - center) / spread`` where those are given."""
     if center is None and X.shape[1] > GRAM_MAX_FEATURES:
-        product = hessian_product(X)
+        product = hessian_product(X, weights)
         with np.errstate(over="ignore", invalid="ignore"):
             top = max(power_eigenvalue(product, X.shape[1] + 1, seed) for seed in (0, 1))
         return factor(loss_name) * top + l2
-    return gram_curvature(gram_matrix(X), loss_name, l2, center, spread)
+    return gram_curvature(gram_matrix(X, weights), loss_name, l2, center, spread)
 
 
 def gram_curvature(A, loss_name, l2, center=None, spread=None):
-    """``L`` as :func:`curvature` says, from ``A = [X 1]^T [X 1] / m`` (inf where A is not
-    finite: X too large in magnitude)."""
+    """``L`` as :func:`curvature` says, from ``A = [X 1]^T S [X 1] / m`` (inf where A is not
+    finite: X too large in magnitude). Standardised, the matrix is that of ``[Z 1]`` with
+    ``Z = (X - center) / spread``: ``M A M^T`` for the affine map ``M`` from ``[x 1]`` to
+    ``[z 1]``."""
     with np.errstate(over="ignore", invalid="ignore"):
-        if center is None:
-            matrix = A
-        else:
+        if center is not None:
             n = A.shape[0] - 1
-            covariance = A[:n, :n] - np.outer(A[:n, n], A[:n, n])
-            matrix = covariance / np.outer(spread, spread)
-        if not np.all(np.isfinite(matrix)):
+            M = np.zeros((n + 1, n + 1))
+            M[np.arange(n), np.arange(n)] = 1.0 / spread
+            M[:n, n] = -center / spread
+            M[n, n] = 1.0
+            A = M @ A @ M.T
+        if not np.all(np.isfinite(A)):
             return np.inf
-        top = float(np.linalg.eigvalsh(matrix)[-1])
-    if center is not None:
-        top = max(top, 1.0)  # the intercept's row and column are 0 but for its own 1
+        top = float(np.linalg.eigvalsh(A)[-1])
     return factor(loss_name) * top + l2
 
 

@@ -19,7 +19,7 @@ from . import _tuning as tune
 from ._config import ready, say
 from ._kernels import drivers, passes
 from ._kernels.layout import fortran_copy
-from ._kernels.losses import Squared
+from ._kernels.losses import Squared, describe
 from ._kernels.tiles import lanes
 
 #: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: some
@@ -136,7 +136,8 @@ def _available(kernel, X, Y, loss, compiling=False):
 def example_arguments(X, Y, spec, loss):
     """Arguments of ``drivers.descend`` with the types a fit of X, Y, ``spec`` and ``loss`` uses."""
     k, n = Y.shape[1], X.shape[1]
-    settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64, np.empty(0), np.empty(0))
+    settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64, np.empty(0), np.empty(0),
+                                True)
     return (0, 1, X, Y, np.zeros((k, n), X.dtype), np.zeros(k, X.dtype), spec, loss, settings,
             np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1)),
             np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3), np.zeros((k, n)),
@@ -206,7 +207,7 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
     if not BY_NAME[kernel].per_width and not _available(kernel, X, Y, loss):
         _available(kernel, X, Y, loss, compiling=True)
         say(f"compiling the {kernel} kernel for {X.dtype} X in {_order(X)} order, {Y.dtype} y, "
-            f"{type(loss).__name__.lower()} loss (a few seconds, once: it is cached)")
+            f"{describe(loss)} loss (a few seconds, once: it is cached)")
     return Plan(kernel, spec, X, Y, threads, block_rows(m, n))
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels.losses import LOSSES, make
+from ._kernels.losses import LOSSES, Weighted, make
 
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -177,6 +177,8 @@ class LinearProblem:
     progress: bool
     center: object = None  # standardize=True: the columns' means and spreads (float64)
     spread: object = None
+    weights: object = None  # sample_weight, scaled to sum to m, in X's dtype (also in ``loss``)
+    intercept: bool = True  # fit_intercept=False keeps b at b0
 
     def output(self, W, b):
         """``(w, b)`` in the caller's shapes: (n,) and a float for a 1-D ``y``."""
@@ -218,7 +220,8 @@ def thread_request(n_threads):
 
 
 def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", delta=1.0,
-                   l2=0.0, l1=0.0, callback=None, progress=False, check_data=True):
+                   l2=0.0, l1=0.0, callback=None, progress=False, check_data=True,
+                   sample_weight=None, fit_intercept=True):
     """Check every ``fit_linear`` argument and return a :class:`LinearProblem`.
 
     ``check_data=False`` leaves NaN/inf in ``X`` and ``y`` to be found by the solver's first
@@ -277,8 +280,47 @@ def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", 
             raise ValueError(f"b0 must be {expected} to match y, got shape {b0.shape}")
         check_finite(b0, "b0")
         b_init[...] = b0
+    intercept = flag(fit_intercept, "fit_intercept")
+    weights = None if sample_weight is None else row_weights(sample_weight, m, dtype)
+    if weights is not None:
+        loss = Weighted(loss, weights)
     return LinearProblem(X, Y, y, W0, b_init, vector_y, lr, max_iter, tol, history, name,
-                         loss, l2, l1, callback, progress)
+                         loss, l2, l1, callback, progress, weights=weights, intercept=intercept)
+
+
+def check_solver(problem, solver, standardize):
+    """Raise for what the solver (or ``standardize``) cannot do with this problem."""
+    if standardize and not problem.intercept:
+        raise ValueError("standardize=True centres X's columns, which moves the intercept; "
+                         "use fit_intercept=True with it")
+    if solver != "gram":
+        return
+    if standardize:
+        raise ValueError("solver='gram' does not standardize; use solver='rows'")
+    if problem.loss_name != "squared" or problem.l1 or problem.l2:
+        raise ValueError("solver='gram' fits squared loss without penalties; use "
+                         "solver='rows' for this loss or penalty")
+    if problem.weights is not None or not problem.intercept:
+        raise ValueError("solver='gram' fits unweighted rows with an intercept; use "
+                         "solver='rows' for sample_weight or fit_intercept=False")
+
+
+def row_weights(sample_weight, m, dtype):
+    """``sample_weight`` checked (m finite numbers >= 0, not all 0) and scaled to sum to m, in
+    ``dtype``: a fit's J is then the weighted mean of its rows' losses."""
+    weights = real_array(sample_weight, "sample_weight")
+    if weights.shape != (m,):
+        raise ValueError(f"sample_weight must have shape ({m},), one weight per row of X, got "
+                         f"{weights.shape}")
+    check_finite(weights, "sample_weight")
+    weights = weights.astype(np.float64)
+    if (weights < 0).any():
+        raise ValueError(f"sample_weight must be >= 0, got {float(weights[weights < 0][0])!r} at index "
+                         f"{int(np.flatnonzero(weights < 0)[0])}")
+    total = weights.sum()
+    if total == 0:
+        raise ValueError("sample_weight is zero for every row: give some row a weight > 0")
+    return np.ascontiguousarray(weights * (m / total), dtype)
 
 
 def labels(y, offset=0):

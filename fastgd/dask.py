@@ -20,9 +20,9 @@ from ._divergence import (BLOWUP, GRAM_MAX_FEATURES, factor, gram_curvature, gra
 from ._drive import Info, Outcome, _Progress
 from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
-from ._kernels.losses import halved
-from ._validate import check_finite, flag, kernel_dtype, labels, linear_problem
+from ._validate import check_finite, check_solver, flag, kernel_dtype, labels, linear_problem
 from .linear import SOLVERS, fit_gram, gram_of_moments, result
+from .linear import settings as linear_settings
 
 __all__ = ["fit_linear"]
 
@@ -32,16 +32,16 @@ ADVICE_ROWS = 100_000
 
 def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False,
                loss="squared", delta=1.0, l2=0.0, l1=0.0, standardize=False, callback=None,
-               progress=False, solver="rows", persist=True):
+               progress=False, solver="rows", fit_intercept=True, persist=True):
     """Fit ``y ~ X w + b`` by batch gradient descent on dask arrays chunked by rows.
 
-    The fit of :func:`fastgd.fit_linear`, with the same keywords and result (``n_threads``
-    aside: dask runs the chunks). Each iteration is one task per row chunk, the compiled fused
-    pass over the chunk's rows, and a reduction of the chunks' float64 sums in a fixed tree
-    order on the caller's side, where the update is made: the fit equals ``fastgd.fit_linear``
-    on the same data to rounding (1e-10 relative in float64), and is the same bits run after
-    run for the same chunking. It runs on the active ``distributed`` client, if any, else on
-    dask's threaded scheduler.
+    The fit of :func:`fastgd.fit_linear`, with the same keywords and result (but
+    ``n_threads``, as dask runs the chunks, and ``sample_weight``). Each iteration is a task
+    per row chunk, the compiled fused pass over the chunk's rows, and a reduction of the
+    chunks' float64 sums in a fixed tree order on the caller's side, where the update is made:
+    the fit equals ``fastgd.fit_linear`` on the same data to rounding (1e-10 relative in
+    float64), and is the same bits run after run for the same chunking. It runs on the active
+    ``distributed`` client, if any, else on dask's threaded scheduler.
 
     Parameters
     ----------
@@ -54,6 +54,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         As in :func:`fastgd.fit_linear`. ``lr="auto"`` and ``standardize=True`` take their
         statistics in one round over the chunks before the descent; ``callback`` is called
         after every iteration's stop test.
+    fit_intercept : bool, default True
+        As in :func:`fastgd.fit_linear`.
     solver : {"rows", "gram"}, default "rows"
         ``"gram"`` (squared loss, no penalty) reads the data once, into the centred moments
         of ``[X 1]`` and y, then iterates on the caller's side, whatever the number of
@@ -90,14 +92,11 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     problem = linear_problem(np.zeros((1, X.shape[1]), X.dtype),
                              stand_in[:, 0] if vector_y else stand_in, lr=lr, max_iter=max_iter,
                              tol=tol, w0=w0, b0=b0, history=history, loss=loss, delta=delta,
-                             l2=l2, l1=l1, callback=callback, progress=progress, check_data=False)
+                             l2=l2, l1=l1, callback=callback, progress=progress, check_data=False,
+                             fit_intercept=fit_intercept)
     standardize = flag(standardize, "standardize")
     persist = flag(persist, "persist")
-    if solver == "gram" and standardize:
-        raise ValueError("solver='gram' does not standardize; use solver='rows'")
-    if solver == "gram" and (problem.loss_name != "squared" or problem.l1 or problem.l2):
-        raise ValueError("solver='gram' fits squared loss without penalties; use "
-                         "solver='rows' for this loss or penalty")
+    check_solver(problem, solver, standardize)
     if persist:
         X, Y = dask.persist(X, Y)
     data = _Chunks(X, Y, vector_y)
@@ -302,12 +301,7 @@ def _lr(L):
 def _descend(problem, data, failure):
     """The iterations: a round of chunk passes, the fixed-order sum, the update."""
     m, n, k = data.m, data.n, data.k
-    no_columns = np.empty(0)
-    settings = drivers.Settings(problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2,
-                                problem.l1, 0.5 if halved(problem.loss) else 1.0,
-                                _plan.block_rows(m, n),
-                                no_columns if problem.center is None else problem.center,
-                                no_columns if problem.spread is None else problem.spread)
+    settings = linear_settings(problem, _plan.block_rows(m, n))
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
     Wt_last, b_last = Wt.copy(), b.copy()
@@ -377,7 +371,7 @@ def _chunk_sums(Wt, b, loss, block_rows, X, Y, offset):
         spec = _plan.make_spec(_plan.choose(X, Y, loss, 1, in_place=True), X, 1)
         no_columns = np.empty(0)
         settings = drivers.Settings(1.0, 1, 0.0, BLOWUP, 0.0, 0.0, 1.0, block_rows, no_columns,
-                                    no_columns)
+                                    no_columns, True)
         # It returns after the stop test of the start, before any update: Wt, b are only read.
         drivers.descend(0, 1, X, Y, Wt, b, spec, loss, settings, G, gb, values,
                         np.zeros(1, np.int64), np.zeros(3, np.int64),

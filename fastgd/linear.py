@@ -11,7 +11,7 @@ from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._kernels.tiles import lanes
 from ._kernels.losses import halved
-from ._validate import flag, linear_problem, thread_request
+from ._validate import check_solver, flag, linear_problem, thread_request
 from .errors import ConvergenceWarning
 from .result import LinearResult
 
@@ -22,7 +22,8 @@ SOLVERS = ("rows", "gram")
 
 def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False,
                loss="squared", delta=1.0, l2=0.0, l1=0.0, standardize=False, callback=None,
-               progress=False, n_threads=None, solver="rows"):
+               progress=False, n_threads=None, solver="rows", sample_weight=None,
+               fit_intercept=True):
     """Fit ``y ~ X w + b`` by batch gradient descent.
 
     Each iteration is one compiled pass over the rows of ``X`` that fuses prediction, error and
@@ -82,6 +83,11 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     solver : {"rows", "gram"}, default "rows"
         ``"gram"`` (squared loss, no penalty) forms ``[X 1]^T [X 1]`` in one pass, then each
         iteration costs O(n^2 k) whatever m: far faster for many iterations on few features.
+    sample_weight : array_like, shape (m,), optional
+        Weights of the rows, >= 0: J is the weighted mean of the rows' losses, so integer
+        weights fit as repeated rows do, and a weight of 0 as the row left out.
+    fit_intercept : bool, default True
+        False keeps ``b`` at ``b0`` (0 by default): its gradient is not followed.
 
     Returns
     -------
@@ -115,15 +121,13 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         raise ValueError(f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {solver!r}")
     problem = linear_problem(X, y, lr=lr, max_iter=max_iter, tol=tol, w0=w0, b0=b0,
                              history=history, loss=loss, delta=delta, l2=l2, l1=l1,
-                             callback=callback, progress=progress, check_data=False)
-    if flag(standardize, "standardize"):
-        if solver == "gram":
-            raise ValueError("solver='gram' does not standardize; use solver='rows'")
+                             callback=callback, progress=progress, check_data=False,
+                             sample_weight=sample_weight, fit_intercept=fit_intercept)
+    standardize = flag(standardize, "standardize")
+    check_solver(problem, solver, standardize)
+    if standardize:
         standardized(problem)
     if solver == "gram":
-        if problem.loss_name != "squared" or problem.l1 or problem.l2:
-            raise ValueError("solver='gram' fits squared loss without penalties; use "
-                             "solver='rows' for this loss or penalty")
         sums = linear_gram.gram_sums(problem.X, problem.Y)
         return fit_gram(with_lr(problem, gram_of_moments(sums)), sums)
     problem = with_lr(problem)
@@ -131,13 +135,40 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
                                        thread_request(n_threads)))
 
 
+def settings(problem, block_rows):
+    """The compiled descent's ``drivers.Settings`` for ``problem``, read in blocks of
+    ``block_rows`` rows."""
+    no_columns = np.empty(0)
+    return drivers.Settings(problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2,
+                            problem.l1, 0.5 if halved(problem.loss) else 1.0, block_rows,
+                            no_columns if problem.center is None else problem.center,
+                            no_columns if problem.spread is None else problem.spread,
+                            problem.intercept)
+
+
 def standardized(problem):
-    """``problem`` with its columns' means and spreads (a spread of 0 taken as 1)."""
+    """``problem`` with its columns' means and spreads (a spread of 0 taken as 1), weighted as
+    its rows are."""
     problem.check_data()  # the statistics would carry a NaN into every coefficient
-    center, spread = moments(problem.X)
+    if problem.weights is None:
+        center, spread = moments(problem.X)
+    else:
+        center, spread = _weighted_moments(problem.X, problem.weights)
     spread[spread == 0] = 1.0
     problem.center, problem.spread = center, spread
     return problem
+
+
+def _weighted_moments(X, weights, rows=1 << 14):
+    """Each column's weighted mean and standard deviation (weights summing to m), float64, a
+    block of rows at a time (no copy of X)."""
+    m = X.shape[0]
+    weights = weights.astype(np.float64)
+    center = sum(weights[i:i + rows] @ np.asarray(X[i:i + rows], np.float64)
+                 for i in range(0, m, rows)) / m
+    squares = sum(weights[i:i + rows] @ np.square(np.asarray(X[i:i + rows], np.float64) - center)
+                  for i in range(0, m, rows)) / m
+    return center, np.sqrt(squares)
 
 
 def with_lr(problem, gram=None):
@@ -145,7 +176,7 @@ def with_lr(problem, gram=None):
     where given, else from X."""
     if problem.lr is None:
         curvature_args = (problem.loss_name, problem.l2, problem.center, problem.spread)
-        L = (curvature(problem.X, *curvature_args) if gram is None
+        L = (curvature(problem.X, *curvature_args, problem.weights) if gram is None
              else gram_curvature(gram, *curvature_args))
         if not 0 < L < np.inf:
             raise ValueError("lr='auto' needs X whose curvature [X 1]^T [X 1] / m is finite; "
@@ -156,15 +187,10 @@ def with_lr(problem, gram=None):
 
 def descend(problem, plan):
     """Run ``plan`` on ``problem`` and build the result (or raise the DivergenceError)."""
-    no_columns = np.empty(0)
-    settings = drivers.Settings(problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2,
-                                problem.l1, 0.5 if halved(problem.loss) else 1.0,
-                                plan.block_rows,
-                                no_columns if problem.center is None else problem.center,
-                                no_columns if problem.spread is None else problem.spread)
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
-    outcome, Wt_last, b_last = _drive.run(plan, Wt, b, problem.loss, settings,
+    outcome, Wt_last, b_last = _drive.run(plan, Wt, b, problem.loss,
+                                          settings(problem, plan.block_rows),
                                           history=problem.history, callback=problem.callback,
                                           progress=problem.progress)
     if outcome.status != drivers.OK:
@@ -179,7 +205,8 @@ def _failure(problem, outcome, W_last, b_last):
         problem.check_data()
     return linear_divergence(problem.X, problem.lr, outcome.n_iter, outcome.loss,
                              *problem.output(W_last, b_last), loss_name=problem.loss_name,
-                             l2=problem.l2)
+                             l2=problem.l2, L=curvature(problem.X, problem.loss_name, problem.l2,
+                                                        weights=problem.weights))
 
 
 def gram_of_moments(sums):

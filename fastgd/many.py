@@ -10,9 +10,10 @@ from ._divergence import (BLOWUP, COMPILED_GRAM_MAX_FEATURES, curvature, factor,
 from ._drive import on_team
 from ._kernels import many as kernels
 from ._kernels.gram import grams
-from ._kernels.losses import halved
-from ._validate import (check_finite, iteration_count, kernel_dtype, labels, loss_and_penalties,
-                        non_negative_tol, positive_lr, real_array, thread_request)
+from ._kernels.losses import Weighted, halved
+from ._validate import (check_finite, flag, iteration_count, kernel_dtype, labels,
+                        loss_and_penalties, non_negative_tol, positive_lr, real_array,
+                        row_weights, thread_request)
 from .errors import ConvergenceWarning
 from .result import ManyResult
 
@@ -22,7 +23,8 @@ ON_ERROR = ("raise", "mark")
 
 
 def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None,
-                    loss="squared", delta=1.0, l2=0.0, l1=0.0, on_error="raise", n_threads=None):
+                    loss="squared", delta=1.0, l2=0.0, l1=0.0, on_error="raise", n_threads=None,
+                    sample_weight=None, fit_intercept=True):
     """Fit many independent problems ``y_p ~ X_p w_p + b_p`` by batch gradient descent at once.
 
     Each problem runs the descent of :func:`fastgd.fit_linear` to its own stop, so the total
@@ -52,6 +54,10 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
         in ``status``, their ``w, b`` the last finite state.
     n_threads : int, optional
         Threads; by default one for little work, the idle cores otherwise.
+    sample_weight : array_like, shape (m,), optional
+        Weights of the rows of every problem, as in ``fit_linear`` (stacked and shared X).
+    fit_intercept : bool, default True
+        As in ``fit_linear``.
 
     Returns
     -------
@@ -73,6 +79,13 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
         raise ValueError(f"on_error must be 'raise' or 'mark', got {on_error!r}")
     if name == "logistic":
         labels(problems.Y)
+    intercept = flag(fit_intercept, "fit_intercept")
+    weights = None
+    if sample_weight is not None:
+        if groups is not None:
+            raise ValueError("sample_weight is for stacked or shared X, not groups")
+        weights = row_weights(sample_weight, len(problems.representative), problems.X.dtype)
+        loss_value = Weighted(loss_value, weights)
     iters = _per_problem(max_iter, P, "max_iter", iteration_count, np.int64)
     tols = _per_problem(tol, P, "tol", non_negative_tol, np.float64)
     auto = isinstance(lr, str) and lr == "auto"
@@ -88,7 +101,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
         B[...] = _shaped(b0, (P,), "b0")
     threads = _threads(n_threads, problems, iters)
     if auto:
-        lrs[...] = _auto_lrs(problems, name, l2)
+        lrs[...] = _auto_lrs(problems, name, l2, weights)
 
     plan = _plan.plan(problems.representative, problems.Y[:1, :1], loss_value, int(iters.max()),
                       1)
@@ -100,7 +113,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     counter = np.zeros(1, np.int64)
     args = (X_all, Y_all, problems.xs, problems.xe, problems.ys, problems.ye, problems.yc,
             plan.spec, loss_value, lrs, iters, tols, BLOWUP, l2, l1,
-            0.5 if halved(loss_value) else 1.0, W, B, W_last, B_last, status, n_iter, losses,
+            0.5 if halved(loss_value) else 1.0, intercept, W, B, W_last, B_last, status, n_iter, losses,
             norms)
     # Problems per call at first: about 2^24 element-updates; later calls aim at CHUNK_SECONDS.
     work = max(1, int(np.mean(problems.xe - problems.xs)) * n * int(max(1, np.mean(iters))))
@@ -117,7 +130,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     failed = np.flatnonzero(status != kernels.DONE)
     if failed.size and on_error == "raise":
         raise _failure(problems, int(failed[0]), status, lrs, n_iter, losses, W_last, B_last,
-                       name, l2)
+                       name, l2, weights)
     converged = norms <= tols
     unconverged = (tols > 0) & ~converged & (status == kernels.DONE)
     if unconverged.any():
@@ -235,14 +248,14 @@ def _threads(n_threads, problems, iters):
     return max(1, min(_plan.idle_cores(), len(problems.keys)))
 
 
-def _auto_lrs(problems, name, l2):
+def _auto_lrs(problems, name, l2, weights):
     """Each problem's ``1/L``, computed as ``fit_linear`` computes it for that problem alone:
     by the same compiled Gram matrix, all problems in one call, then one batched eigvalsh."""
     if (problems.xs == problems.xs[0]).all() and (problems.xe == problems.xe[0]).all():
-        L = curvature(problems.representative, name, l2)  # one X for every problem
+        L = curvature(problems.representative, name, l2, weights=weights)  # one X for all
         return np.full(len(problems.keys), 1.0 / L)
-    if problems.X.shape[1] > COMPILED_GRAM_MAX_FEATURES:
-        return np.array([1.0 / curvature(problems.rows(p)[0], name, l2)
+    if problems.X.shape[1] > COMPILED_GRAM_MAX_FEATURES or weights is not None:
+        return np.array([1.0 / curvature(problems.rows(p)[0], name, l2, weights=weights)
                          for p in range(len(problems.keys))])
     with np.errstate(over="ignore", invalid="ignore"):
         A = grams(problems.X, problems.xs, problems.xe)
@@ -252,7 +265,7 @@ def _auto_lrs(problems, name, l2):
     return 1.0 / (factor(name) * top + l2)
 
 
-def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2):
+def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2, weights):
     key = problems.keys[p].item() if isinstance(problems.keys[p], np.generic) else problems.keys[p]
     X_p, y_p = problems.rows(p)
     if status[p] == kernels.NONFINITE_DATA:
@@ -262,6 +275,7 @@ def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2)
             except ValueError as err:
                 return ValueError(f"problem {p} (key {key!r}): {err}")
     error = linear_divergence(X_p, float(lrs[p]), int(n_iter[p]), float(losses[p]),
-                              W_last[p].copy(), float(B_last[p]), loss_name=name, l2=l2)
+                              W_last[p].copy(), float(B_last[p]), loss_name=name, l2=l2,
+                              L=curvature(X_p, name, l2, weights=weights))
     error.args = (f"problem {p} (key {key!r}): {error.args[0]}",)
     return error

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._divergence import BLOWUP, curvature, linear_divergence
-from ._validate import flag, linear_problem
+from ._validate import check_solver, flag, linear_problem
 from .errors import ConvergenceWarning
 from .result import LinearResult
 
 __all__ = ["compute_gradient", "fit_linear", "minimize"]
 
 
-def compute_gradient(X, y, w, b, loss="squared", delta=1.0):
-    """Seed 002's gradient of J and J itself, for the loss named (squared by default).
+def compute_gradient(X, y, w, b, loss="squared", delta=1.0, weights=None):
+    """Seed 002's gradient of J and J itself, for the loss named (squared by default); rows
+    weighted by ``weights`` (summing to m) where given.
 
     Examples
     --------
@@ -44,14 +45,29 @@ def compute_gradient(X, y, w, b, loss="squared", delta=1.0):
         error = np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))),
                          np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z)))) - y
         J = float(np.sum(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z) / m)
+    if weights is not None:  # the same terms, each row's times its weight
+        error = error * weights[:, None]
+        J = float(np.sum(weights * _row_losses(predictions, y, loss, delta).sum(axis=1)) / m)
     dw = (1 / m) * (X.T @ error)
     db = (1 / m) * np.sum(error, axis=0)
     return dw, db, J
 
 
+def _row_losses(predictions, y, loss, delta):
+    """Each row's loss value (J's terms before the mean), halved for squared loss."""
+    r = predictions - y
+    if loss == "squared":
+        return r**2 / 2
+    if loss == "huber":
+        return np.where(np.abs(r) <= delta, r**2 / 2, delta * (np.abs(r) - delta / 2))
+    z = predictions
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z
+
+
 def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False,
                loss="squared", delta=1.0, l2=0.0, l1=0.0, standardize=False, callback=None,
-               progress=False, n_threads=None, solver=None):
+               progress=False, n_threads=None, solver=None, sample_weight=None,
+               fit_intercept=True):
     """Fit ``y ~ X w + b`` by batch gradient descent, in plain numpy (seed 002).
 
     Same signature, semantics and result as :func:`fastgd.fit_linear`; ``n_threads``,
@@ -66,12 +82,16 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     """
     problem = linear_problem(X, y, lr=lr, max_iter=max_iter, tol=tol, w0=w0, b0=b0,
                              history=history, loss=loss, delta=delta, l2=l2, l1=l1,
-                             callback=callback, progress=progress)
+                             callback=callback, progress=progress, sample_weight=sample_weight,
+                             fit_intercept=fit_intercept)
+    weights = None if problem.weights is None else problem.weights.astype(np.float64)
     X, w, b = problem.X, problem.W0, problem.b0
     # float64 throughout, whatever X's dtype: the oracle must not overflow where fastgd does not.
     Xd, y = X.astype(np.float64), problem.Y.astype(np.float64)
     w, b = w.astype(np.float64), b.astype(np.float64)
-    if flag(standardize, "standardize"):
+    standardize = flag(standardize, "standardize")
+    check_solver(problem, "rows", standardize)
+    if standardize:
         # The descent on standardised columns, from the same start: v = spread w, c = b + mean w.
         problem.check_data()
         center, spread = Xd.mean(axis=0), Xd.std(axis=0)
@@ -87,13 +107,15 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         return problem.output(w.astype(X.dtype), b.astype(X.dtype))
 
     if problem.lr is None:
-        problem.lr = 1.0 / curvature(Xd, problem.loss_name, problem.l2)
+        problem.lr = 1.0 / curvature(Xd, problem.loss_name, problem.l2, weights=weights)
     alpha = problem.lr
     losses = []
     last_w, last_b = w, b
     for iteration in range(problem.max_iter + 1):
         with np.errstate(all="ignore"):
-            dw, db, J = compute_gradient(Xd, y, w, b, problem.loss_name, delta)
+            dw, db, J = compute_gradient(Xd, y, w, b, problem.loss_name, delta, weights)
+            if not problem.intercept:
+                db = np.zeros_like(db)  # b stays where it starts
             dw = dw + problem.l2 * w
             J += problem.l2 / 2 * float(np.sum(w**2)) + problem.l1 * float(np.sum(np.abs(w)))
             if problem.l1 > 0:  # the gradient mapping's norm
@@ -107,7 +129,9 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
             if iteration == 0:
                 problem.check_data()
             raise linear_divergence(X, alpha, iteration, J, *original(last_w, last_b),
-                                    loss_name=problem.loss_name, l2=problem.l2)
+                                    loss_name=problem.loss_name, l2=problem.l2,
+                                    L=curvature(X, problem.loss_name, problem.l2,
+                                                weights=weights))
         if problem.callback is not None and iteration % 1000 == 0 and iteration > 0:
             if problem.callback(_Info(iteration, J, grad_norm)) is True:
                 break

@@ -130,4 +130,7 @@ def derive(expression):
     objective_source = f"def objective(x):\n    return float({code(expression)})\n"
     namespace = {"math": math, "np": np, "numpy": np}
     exec(gradient_source + objective_source, namespace)  # code printed by SymPy from the expression
-    return Derived(expression, names, numba.njit(namespace["objective"]), numba.njit(namespace["gradient"]))
+    # IEEE arithmetic, as numpy's: 1/0 is inf (a non-finite gradient the descent reports), never
+    # a ZeroDivisionError from inside the loop.
+    compile = numba.njit(error_model="numpy")
+    return Derived(expression, names, compile(namespace["objective"]), compile(namespace["gradient"]))

@@ -33,9 +33,10 @@ CEILING, LOSS, GRAD_NORM = 0, 1, 2
 #: The settings of a descent (``l2``, ``l1`` 0 when unpenalised). ``half`` is 0.5 where J
 #: halves the mean of the losses' values (squared loss), else 1. ``center`` and ``spread``
 #: (float64, n each, or empty) make the descent run in the coordinates of standardised columns,
-#: ``v = spread w``, ``c = b + center . w``, while the pass reads X as it is.
+#: ``v = spread w``, ``c = b + center . w``, while the pass reads X as it is. ``intercept``
+#: False keeps ``b`` where it starts (its gradient taken as 0).
 Settings = namedtuple("Settings", ["lr", "max_iter", "tol", "blowup", "l2", "l1", "half",
-                                   "block_rows", "center", "spread"])
+                                   "block_rows", "center", "spread", "intercept"])
 
 #: Bytes kept clear around what one thread writes and others do not (two cache lines: the
 #: adjacent-line prefetcher fetches lines in pairs), so no line passes between cores at writes.
@@ -105,7 +106,7 @@ def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db):
     loss = mul(mul(settings.half, scale), total)
     squares = 0.0
     for j in range(dW.shape[0]):
-        db[j] = mul(db[j], scale)
+        db[j] = mul(db[j], scale) if settings.intercept else 0.0
         squares = add(squares, mul(db[j], db[j]))
         for f in range(dW.shape[1]):
             dW[j, f] = mul(dW[j, f], scale)

@@ -12,6 +12,8 @@ and its value:
   ``delta (|r| - delta / 2)``.
 - ``Logistic()``: accumulates ``z`` itself (y in {0, 1}); error ``sigmoid(z) - y``; value
   ``log(1 + e^z) - y z``, computed as ``max(z, 0) + log1p(e^-|z|) - y z`` so it never overflows.
+- ``Weighted(loss, weights)``: ``loss`` with row ``i``'s error and value times ``weights[i]``
+  (weights in X's dtype, scaled to sum to the rows' count, so J stays a mean).
 """
 import math
 from collections import namedtuple
@@ -23,6 +25,7 @@ from numba.np.numpy_support import as_dtype
 Squared = namedtuple("Squared", [])
 Huber = namedtuple("Huber", ["delta"])
 Logistic = namedtuple("Logistic", [])
+Weighted = namedtuple("Weighted", ["loss", "weights"])
 
 #: Loss names as the public API spells them.
 LOSSES = {"squared": Squared, "huber": Huber, "logistic": Logistic}
@@ -33,9 +36,16 @@ def make(name, delta):
     return Huber(float(delta)) if name == "huber" else LOSSES[name]()
 
 
+def describe(loss):
+    """The loss in words: ``"huber"``, ``"weighted squared"``."""
+    if isinstance(loss, Weighted):
+        return "weighted " + describe(loss.loss)
+    return type(loss).__name__.lower()
+
+
 def halved(loss):
     """Whether J is half the mean of the values (squared loss) rather than their mean."""
-    return isinstance(loss, Squared)
+    return isinstance(loss.loss if isinstance(loss, Weighted) else loss, Squared)
 
 
 def _kind(loss):
@@ -46,33 +56,41 @@ def start(loss, b, y):
     """What a row's sum starts from: ``b - y`` (the residual's losses) or ``b`` (logistic)."""
 
 
-def error_value(loss, total, y):
-    """``(error, value)`` of a row whose sum (from ``start``) came to ``total``."""
+def error_value(loss, total, y, row):
+    """``(error, value)`` of row ``row`` (of X) whose sum (from ``start``) came to ``total``."""
 
 
 @overload(start, inline="always")
 def _start(loss, b, y):
+    if _kind(loss) is Weighted:
+        return lambda loss, b, y: start(loss.loss, b, y)
     if _kind(loss) is Logistic:
         return lambda loss, b, y: b
     return lambda loss, b, y: b - y
 
 
 @overload(error_value, inline="always")
-def _error_value(loss, total, y):
+def _error_value(loss, total, y, row):
     kind = _kind(loss)
+    if kind is Weighted:
+        def weighted(loss, total, y, row):
+            error, value = error_value(loss.loss, total, y, row)
+            weight = loss.weights[row]
+            return error * weight, value * weight
+        return weighted
     if kind is Squared:
-        return lambda loss, total, y: (total, total * total)
+        return lambda loss, total, y, row: (total, total * total)
     real = as_dtype(total).type  # the error stays in X's float type
     # Branch-free, so the loops over rows that inline them still vectorise.
     if kind is Huber:
-        def huber(loss, total, y):
+        def huber(loss, total, y, row):
             delta = real(loss.delta)
             clipped = min(max(total, -delta), delta)
             # r^2/2 within delta; beyond it delta^2/2 + delta (|r| - delta) = delta (|r| - delta/2)
             return clipped, 0.5 * clipped * clipped + delta * (abs(total) - abs(clipped))
         return huber
     if kind is Logistic:
-        def logistic(loss, total, y):
+        def logistic(loss, total, y, row):
             z = float(total)
             decay = math.exp(-abs(z))  # in (0, 1]: never overflows
             # sigmoid(z): 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below

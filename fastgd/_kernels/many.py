@@ -60,7 +60,7 @@ def _finite(X, Y):
 
 @jit()
 def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters, tols, blowup,
-                 l2, l1, half, W, B, W_last, B_last, status, n_iter, losses, norms):
+                 l2, l1, half, intercept, W, B, W_last, B_last, status, n_iter, losses, norms):
     """Claim problems from ``counter[0]`` until ``stop`` and descend on each: its weights and bias
     (start in, end out) in ``W[p]``, ``B[p]``, the state before its last update in ``W_last[p]``,
     ``B_last[p]``, and its status, updates, J and gradient norm. Returns the problems done."""
@@ -90,7 +90,7 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         rows = block_rows(m, n)
         blocks = (m + rows - 1) // rows
         settings = Settings(lrs[p], iters[p], tols[p], blowup, l2, l1, half, rows, no_columns,
-                            no_columns)
+                            no_columns, intercept)
         run[0], run[STOP], run[2] = 0, iters[p], 0
         state[CEILING] = np.inf
         Wt[0, :] = W[p]

@@ -48,13 +48,13 @@ def block_sums(spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb):
 
 @jit(inline="always")
 def _row_step(loss, X, again, Y, i, j, bj, w, g, n):
-    """Row ``i`` against output ``j``: its ``(error, value)``, with its share of the gradient
+    """Row ``i`` (of X) against output ``j``: its ``(error, value)``, with its share of the gradient
     added into ``g``. The gradient reads the row from ``again``: X itself, or X behind
     ``registers.reread``."""
     e = start(loss, bj, Y[i, j])
     for f in range(n):
         e += X[i, f] * w[f]
-    e, value = error_value(loss, e, Y[i, j])
+    e, value = error_value(loss, e, Y[i, j], i)
     for f in range(n):
         g[f] += again[i, f] * e
     return e, value
@@ -78,7 +78,8 @@ def _rows(loss, X, Y, Wt, b, block, block_rows, G, gb):
             w0 = Wt[j, 0]
             g0 = 0.0
             for i in range(rows):
-                e, value = error_value(loss, xs[i, 0] * w0 + start(loss, bj, ys[i, j]), ys[i, j])
+                e, value = error_value(loss, xs[i, 0] * w0 + start(loss, bj, ys[i, j]), ys[i, j],
+                                       r0 + i)
                 g0 += xs[i, 0] * e
                 sum_e += e
                 total += value
@@ -100,17 +101,17 @@ def _rows(loss, X, Y, Wt, b, block, block_rows, G, gb):
                 e1 += xs[i + 1, f] * wf
                 e2 += xs[i + 2, f] * wf
                 e3 += xs[i + 3, f] * wf
-            e0, v0 = error_value(loss, e0, ys[i, j])
-            e1, v1 = error_value(loss, e1, ys[i + 1, j])
-            e2, v2 = error_value(loss, e2, ys[i + 2, j])
-            e3, v3 = error_value(loss, e3, ys[i + 3, j])
+            e0, v0 = error_value(loss, e0, ys[i, j], r0 + i)
+            e1, v1 = error_value(loss, e1, ys[i + 1, j], r0 + i + 1)
+            e2, v2 = error_value(loss, e2, ys[i + 2, j], r0 + i + 2)
+            e3, v3 = error_value(loss, e3, ys[i + 3, j], r0 + i + 3)
             for f in range(n):
                 g[f] += (xs[i, f] * e0 + xs[i + 1, f] * e1) + (xs[i + 2, f] * e2 + xs[i + 3, f] * e3)
             sum_e += (e0 + e1) + (e2 + e3)
             total += (v0 + v1) + (v2 + v3)
             i += 4
         while i < rows:
-            e, value = _row_step(loss, xs, xs, ys, i, j, bj, w, g, n)
+            e, value = _row_step(loss, X, X, Y, r0 + i, j, bj, w, g, n)
             sum_e += e
             total += value
             i += 1
@@ -140,7 +141,7 @@ def _columns(loss, X, Y, Wt, b, block, block_rows, G, gb, e):
                 e[i] += column[i] * wf
         sum_e = 0.0
         for i in range(rows):
-            e[i], value = error_value(loss, e[i], ys[i, j])
+            e[i], value = error_value(loss, e[i], ys[i, j], r0 + i)
             sum_e += e[i]
             total += value
         for f in range(n):
