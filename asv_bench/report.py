@@ -11,6 +11,7 @@ drift on shared machines; ratios taken side by side hold):
 - W1's whole call against a naive fused numba loop's;
 - W5 on dask (threaded and a two-worker LocalCluster) against one machine, and to least squares
   beside dask-ml;
+- the scikit-learn estimator against the bare fit on W5, and on diabetes beside scikit-learn's;
 - threads on an idle machine and beside a process that keeps one core busy;
 - the first fit of a width never seen, in a fresh interpreter whose cache only ``fastgd compare``
   warmed, and ``fastgd compare`` itself on an empty cache.
@@ -241,6 +242,36 @@ def on_dask(repeat):
         ["W5 to least squares", "seconds", "largest |w - w_least_squares|"], rows)
 
 
+def estimators(repeat):
+    """fastgd.sklearn's GDRegressor against the bare fit_linear on W5 (the estimator's own
+    cost), and on scikit-learn's diabetes data, with defaults, against LinearRegression's
+    solution, beside scikit-learn's SGDRegressor and Ridge."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression, Ridge, SGDRegressor
+
+    from fastgd.sklearn import GDRegressor
+
+    w = WORKLOADS["W5"]
+    X, y = make_problem(w)
+    model = GDRegressor(lr=LR, max_iter=w.iterations, tol=0, standardize=False)
+    bare, wrapped = best_times(lambda: fastgd.fit_linear(X, y, lr=LR, max_iter=w.iterations),
+                               lambda: model.fit(X, y), repeat=repeat, min_seconds=0)
+    rows = [["W5: GDRegressor(lr=0.01, max_iter=20, tol=0, standardize=False).fit / "
+             "fit_linear", wrapped / bare, float("nan")]]
+    X, y = load_diabetes(return_X_y=True)
+    exact = LinearRegression().fit(X, y).coef_
+    models = [("GDRegressor()", GDRegressor()), ("SGDRegressor()", SGDRegressor()),
+              ("Ridge() (alpha=1: another optimum)", Ridge()),
+              ("LinearRegression()", LinearRegression())]
+    times = best_times(*[lambda model=model: model.fit(X, y) for _, model in models],
+                       repeat=repeat)
+    for (label, model), seconds in zip(models, times):
+        gap = np.max(np.abs(model.coef_ - exact)) / np.max(np.abs(exact))
+        rows.append([f"diabetes (442 x 10): {label}, ms", seconds * 1e3, gap])
+    return table(["estimator", "ratio or ms", "largest |coef - least squares| / largest |coef|"],
+                 rows)
+
+
 def _nothing(*chunk):
     return None
 
@@ -317,6 +348,7 @@ def main(argv=None):
     if not args.quick:
         print("\n" + many(args.repeat))
         print("\n" + on_dask(args.repeat))
+        print("\n" + estimators(args.repeat))
         print("\n" + bounds(args.repeat))
         print("\n" + threads(args.repeat))
         print("\n" + first_fits())
