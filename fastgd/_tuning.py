@@ -40,5 +40,8 @@ CHUNK_SECONDS = 0.05
 FIRST_CHUNK_ELEMENT_UPDATES = 1 << 26
 #: Most updates between two callbacks.
 CALLBACK_UPDATES = 1000
+#: Seconds a formula's descent runs as Python before its gradient is compiled (about a second's
+#: compile, paid only by runs long enough to gain from it).
+COMPILE_AFTER_SECONDS = 0.5
 #: A fit expected to take longer than this shows a progress bar when asked to.
 PROGRESS_SECONDS = 1.0

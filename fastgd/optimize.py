@@ -72,13 +72,19 @@ class _CheckedGradient:
                                  at=f"iterate {self.calls}")
 
 
-def _run(compiled, grad, x, g, step, tol, max_iter, record):
+def _run(compiled, grad, x, g, step, tol, max_iter, record, compile_later=None):
     """The descent in chunks of about ``CHUNK_SECONDS`` (Python runs between them, so Ctrl-C
-    raises KeyboardInterrupt there): ``(status, x, grad_norm, updates, last good x, trail)``."""
+    raises KeyboardInterrupt there): ``(status, x, grad_norm, updates, last good x, trail)``.
+    ``compile_later()``, where given, makes the compiled gradient that a run still going after
+    ``COMPILE_AFTER_SECONDS`` of Python continues with."""
     limit = GROWTH * (1.0 + descent.norm(g))
     done, chunk, trails, last = 0, 64, [], x
+    began = time.perf_counter()
     while True:
         start = time.perf_counter()
+        if (compiled is None and compile_later is not None
+                and start - began >= tune.COMPILE_AFTER_SECONDS):
+            compiled = compile_later()
         if compiled is not None:
             try:
                 status, x, g, grad_norm, updates, last, trail = interruptible(
@@ -87,8 +93,9 @@ def _run(compiled, grad, x, g, step, tol, max_iter, record):
             except (NumbaError, ValueError, TypeError) as err:
                 raise ValueError(f"grad failed inside the compiled loop: {err}".splitlines()[0]) from None
         else:
-            status, x, g, grad_norm, updates, last, trail = descent.loop(
-                grad, x, g, step, tol, min(chunk, max_iter - done), limit, record)
+            with np.errstate(all="ignore"):  # a non-finite gradient is reported, not warned
+                status, x, g, grad_norm, updates, last, trail = descent.loop(
+                    grad, x, g, step, tol, min(chunk, max_iter - done), limit, record)
         seconds = time.perf_counter() - start
         trails.append(trail if not trails else trail[1:])
         done += updates
@@ -122,6 +129,7 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
     if fun is not None and not callable(fun):
         raise TypeError(f"fun must be callable or None, got {fun!r}")
     x = _start(x0)
+    compile_later = None
     if symbolic.is_expression(grad):
         derived = symbolic.derive(grad)
         expected = 1 if isinstance(x, float) else x.size
@@ -129,10 +137,12 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
             raise ValueError(f"x0 must give one value per variable {derived.variables}, "
                              f"got {expected}")
         grad, fun = derived.gradient, fun or derived.objective
+        compile_later = derived.compiled_gradient
     elif not callable(grad):
         raise TypeError(f"grad must be callable (or an expression), got {grad!r}")
 
-    g = _checked_gradient(grad, x)
+    with np.errstate(all="ignore"):
+        g = _checked_gradient(grad, x)
     step = sign * lr
     record = path or fun is not None
     # A numba-compiled gradient runs the loop compiled; a plain Python one runs as Python, so it
@@ -140,7 +150,7 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
     compiled = grad if isinstance(grad, CPUDispatcher) else None
     python_grad = grad if compiled is not None else _CheckedGradient(grad, x)
     status, x_final, grad_norm, nit, last, trail = _run(compiled, python_grad, x, g, step, tol,
-                                                        max_iter, record)
+                                                        max_iter, record, compile_later)
 
     if status != descent.OK:
         stable, unbounded = _stable_lr(grad, x, g, step)
@@ -161,8 +171,9 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
             iteration=int(nit), lr=lr, stable_lr=stable, w=last, b=None, loss=float(grad_norm))
     values = None
     if fun is not None:
-        values = np.array([_objective(fun, float(point) if isinstance(x, float) else point, i)
-                           for i, point in enumerate(trail)], dtype=np.float64)
+        with np.errstate(all="ignore"):
+            values = np.array([_objective(fun, float(point) if isinstance(x, float) else point, i)
+                               for i, point in enumerate(trail)], dtype=np.float64)
     return MinimizeResult(
         x=float(x_final) if isinstance(x, float) else np.array(x_final),
         nit=int(nit),

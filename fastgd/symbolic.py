@@ -1,6 +1,9 @@
-"""Gradients derived symbolically (seed 001 starts from ``sympy.diff``), compiled by numba.
+"""Gradients derived symbolically (seed 001 starts from ``sympy.diff``).
 
-Needs the optional extra ``fastgd[symbolic]`` (SymPy).
+Needs the optional extra ``fastgd[symbolic]`` (SymPy). The objective and gradient are plain
+Python over numpy's functions (IEEE arithmetic: ``1/0`` is ``inf``, ``log(0)`` is ``-inf``), so
+a run starts at once; ``Derived.compiled_gradient()`` compiles the gradient with numba for a
+run long enough to pay for it.
 
 >>> from fastgd.symbolic import derive
 >>> derived = derive("x**2 + 2*x + 3")
@@ -8,6 +11,7 @@ Needs the optional extra ``fastgd[symbolic]`` (SymPy).
 (('x',), 2.0, 2.0)
 """
 import ast
+import functools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,12 +39,33 @@ def is_expression(value):
 
 @dataclass(frozen=True)
 class Derived:
-    """A compiled objective and its gradient, with the variables' order."""
+    """An objective and its gradient (Python functions), with the variables' order."""
 
     expression: object
     variables: tuple
     objective: object
     gradient: object
+    compilable: str  # the gradient's source in what numba compiles (math, Python conditionals)
+
+    def compiled_gradient(self):
+        """The gradient compiled by numba (a second or two, once per expression and process)."""
+        return _compiled(self.compilable)
+
+
+@lru_cache(maxsize=64)
+def _compiled(source):
+    namespace = {"math": math, "numpy": np}
+    exec(source, namespace)  # code printed by SymPy from the expression
+    return numba.njit(error_model="numpy")(namespace["gradient"])  # IEEE: 1/0 is inf
+
+
+def _gradient_source(partials, code, scalar):
+    if scalar:
+        return (f"def gradient(x):\n    x = numpy.float64(x)\n"
+                f"    return float({code(partials[0])})\n")
+    lines = [f"    out[{i}] = {code(p)}" for i, p in enumerate(partials)]
+    return (f"def gradient(x):\n    out = numpy.empty({len(partials)})\n" + "\n".join(lines)
+            + "\n    return out\n")
 
 
 #: The functions a formula may call, by the names it may use (SymPy's and Python's spellings).
@@ -100,10 +125,10 @@ def derive(expression):
     """Differentiate ``expression`` (a string such as ``"x**2 + 2*x + 3"`` or a SymPy expression).
 
     One variable gives scalar functions of a float; several give functions of a 1-D array whose
-    entries are the variables in alphabetical order. Both are numba-compiled, once per
-    expression (results are memoised).
+    entries are the variables in alphabetical order (results are memoised).
     """
     sympy = _sympy()
+    from sympy.printing.numpy import NumPyPrinter
     if isinstance(expression, str):
         expression = parse(expression)
     if not isinstance(expression, sympy.Expr):
@@ -117,20 +142,18 @@ def derive(expression):
     scalar = len(variables) == 1
     slots = {v: sympy.Symbol("x" if scalar else f"x[{i}]") for i, v in enumerate(variables)}
 
-    def code(expr):
+    def numpy_code(expr):
+        return NumPyPrinter({"fully_qualified_modules": True}).doprint(expr.xreplace(slots))
+
+    def python_code(expr):
         return sympy.pycode(expr.xreplace(slots), fully_qualified_modules=True)
 
+    # x as numpy's float, so that Python's own float division by zero never raises.
     partials = [sympy.diff(expression, v) for v in variables]
-    if scalar:
-        gradient_source = f"def gradient(x):\n    return float({code(partials[0])})\n"
-    else:
-        lines = [f"    out[{i}] = {code(p)}" for i, p in enumerate(partials)]
-        gradient_source = (f"def gradient(x):\n    out = np.empty({len(partials)})\n"
-                           + "\n".join(lines) + "\n    return out\n")
-    objective_source = f"def objective(x):\n    return float({code(expression)})\n"
-    namespace = {"math": math, "np": np, "numpy": np}
-    exec(gradient_source + objective_source, namespace)  # code printed by SymPy from the expression
-    # IEEE arithmetic, as numpy's: 1/0 is inf (a non-finite gradient the descent reports), never
-    # a ZeroDivisionError from inside the loop.
-    compile = numba.njit(error_model="numpy")
-    return Derived(expression, names, compile(namespace["objective"]), compile(namespace["gradient"]))
+    objective_source = (f"def objective(x):\n    x = numpy.asarray(x, numpy.float64)\n"
+                        f"    return float({numpy_code(expression)})\n")
+    namespace = {"numpy": np, "functools": functools}
+    # code printed by SymPy from the expression
+    exec(_gradient_source(partials, numpy_code, scalar) + objective_source, namespace)
+    return Derived(expression, names, namespace["objective"], namespace["gradient"],
+                   _gradient_source(partials, python_code, scalar))

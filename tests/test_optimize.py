@@ -299,3 +299,23 @@ def test_no_optimum_is_said_instead_of_a_learning_rate_that_fails(solve, formula
     assert caught.value.stable_lr is None
     with pytest.raises(fastgd.DivergenceError, match="a stable learning rate near x0 is about 0.5"):
         fastgd.minimize("x**2", 1.0, lr=1.5)  # bounded: the advice stands
+
+
+def test_a_formula_runs_at_once_and_compiles_only_a_long_run(monkeypatch):
+    pytest.importorskip("sympy")
+    from fastgd import _tuning, symbolic
+
+    def refuse(source):
+        raise AssertionError("a short run compiled its gradient")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(symbolic, "_compiled", refuse)
+        short = fastgd.minimize("(x - 3)**2 + (y + 1)**2", [0.0, 0.0], lr=0.1)
+    assert short.converged and np.allclose(short.x, [3.0, -1.0])
+    # A run past COMPILE_AFTER_SECONDS goes on compiled, to the same iterates.
+    rosenbrock = "(1-x)**2 + 100*(y-x**2)**2"
+    python = fastgd.minimize(rosenbrock, [-1.2, 1.0], lr=0.001, max_iter=3000, tol=0)
+    monkeypatch.setattr(_tuning, "COMPILE_AFTER_SECONDS", 0.0)
+    compiled = fastgd.minimize(rosenbrock, [-1.2, 1.0], lr=0.001, max_iter=3000, tol=0)
+    np.testing.assert_allclose(compiled.x, python.x, rtol=1e-12)
+    assert compiled.nit == python.nit == 3000
