@@ -226,7 +226,8 @@ def build_parser():
                    help="instead, P problems of 50 x 3: one fit_linear_many call against a "
                         "Python loop over fit_linear")
     p.add_argument("--data", metavar="FILE",
-                   help="load the problem from a .npy or .csv table, or a .npz with X and y")
+                   help="load the problem from a .npy, .csv or .parquet table, or a .npz with X "
+                        "and y")
     p.add_argument("--target", metavar="COLUMN",
                    help="y's column in a --data table: a header name or an index (default: last)")
     p.set_defaults(run=compare)

@@ -28,10 +28,29 @@ def _split(table, target, names=None):
     return np.delete(table, j, axis=1), table[:, j]
 
 
+def _parquet(path):
+    """A Parquet file's numeric columns as a float64 table, with their names."""
+    try:
+        import pyarrow.parquet
+    except ImportError:
+        raise ImportError('reading .parquet needs pyarrow: pip install "fastgd[parquet]"') from None
+    table = pyarrow.parquet.read_table(path)
+    columns = []
+    for name, column in zip(table.column_names, table.columns):
+        if not (pyarrow.types.is_integer(column.type) or pyarrow.types.is_floating(column.type)
+                or pyarrow.types.is_boolean(column.type)):
+            raise ValueError(f"column {name!r} of {path} holds {column.type}, not numbers")
+        if column.null_count:
+            raise ValueError(f"column {name!r} of {path} has {column.null_count} missing values")
+        columns.append(column.to_numpy().astype(np.float64))
+    return np.column_stack(columns) if columns else np.empty((0, 0)), list(table.column_names)
+
+
 def load_problem(path, target=None):
-    """``(X, y)`` from ``.npy`` (a 2-D table), ``.npz`` (arrays ``X`` and ``y``, or one table)
-    or ``.csv`` (numbers, with an optional header row). ``target`` names y's column in a table:
-    a header name or an index; the last column by default.
+    """``(X, y)`` from ``.npy`` (a 2-D table), ``.npz`` (arrays ``X`` and ``y``, or one table),
+    ``.csv`` (numbers, with an optional header row) or ``.parquet`` (numeric columns; needs
+    pyarrow). ``target`` names y's column in a table: a header name or an index; the last
+    column by default.
     """
     extension = os.path.splitext(path)[1].lower()
     if extension == ".npy":
@@ -57,4 +76,7 @@ def load_problem(path, target=None):
             names, skip = [cell.strip() for cell in first], 1
         table = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
         return _split(table, target, names)
-    raise ValueError(f"--data must be a .npy, .npz or .csv file, got {path!r}")
+    if extension == ".parquet":
+        table, names = _parquet(path)
+        return _split(table, target, names)
+    raise ValueError(f"--data must be a .npy, .npz, .csv or .parquet file, got {path!r}")

@@ -39,7 +39,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         place (X with at most 16 features and under 16 MiB may be copied to Fortran order,
         where a kernel compiled for its width is ready for it).
     y : array_like, shape (m,) or (m, k)
-        Targets (0/1 labels for ``loss="logistic"``). ``(m, k)`` fits k outputs at once.
+        Targets (0/1 labels for ``loss="logistic"``). ``(m, k)`` fits k outputs at once. A
+        strided 1-D y (a column of a table) of up to 64 MiB is copied once, to be read at speed.
     lr : float or "auto", default 0.01
         Learning rate, > 0. ``"auto"`` takes ``1/L``, ``L`` the largest curvature of the loss
         at this X (computed exactly for up to 2048 features); it converges for any X, and the

@@ -76,7 +76,7 @@ def test_compare_float32(capsys):
     assert "float32" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("suffix", [".npy", ".csv", ".npz"])
+@pytest.mark.parametrize("suffix", [".npy", ".csv", ".npz", ".parquet"])
 def test_compare_loads_data(tmp_path, capsys, suffix):
     rng = np.random.default_rng(3)
     table = np.c_[rng.standard_normal((40, 2)), np.arange(40.0) / 40]
@@ -87,6 +87,13 @@ def test_compare_loads_data(tmp_path, capsys, suffix):
     elif suffix == ".csv":
         path.write_text("a,b,c\n" + "\n".join(",".join(map(str, row)) for row in table))
         target = ["--target", "b"]
+    elif suffix == ".parquet":
+        pyarrow = pytest.importorskip("pyarrow")
+        import pyarrow.parquet
+        pyarrow.parquet.write_table(pyarrow.table({"a": table[:, 0], "b": table[:, 1],
+                                                   "c": (table[:, 2] * 40).astype(np.int64)}),
+                                    path)
+        target = ["--target", "c"]
     else:
         np.savez(path, X=table[:, :2], y=table[:, 2])
         target = []
@@ -106,13 +113,22 @@ def test_csv_without_header_uses_last_column(tmp_path, capsys):
     (["compare", "--rows", "0"], "--rows must be >= 1"),
     (["compare", "--lr", "50", "--rows", "100"], "diverged at iteration"),
     (["compare", "--data", "missing.npy"], "No such file"),
-    (["compare", "--data", "table.txt"], "must be a .npy, .npz or .csv"),
+    (["compare", "--data", "table.txt"], "must be a .npy, .npz, .csv or .parquet"),
 ])
 def test_bad_arguments_one_line_error(args, message):
     out = run(*args)
     assert out.returncode == 1
     assert message in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_parquet_text_columns_are_named(tmp_path):
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet
+    path = tmp_path / "t.parquet"
+    pyarrow.parquet.write_table(pyarrow.table({"x": [1.0, 2.0], "city": ["a", "b"]}), path)
+    out = run("compare", "--data", str(path))
+    assert out.returncode == 1 and "column 'city'" in out.stderr and "not numbers" in out.stderr
 
 
 def test_bad_target_column(tmp_path):

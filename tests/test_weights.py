@@ -89,3 +89,12 @@ def test_bad_weights_and_combinations_say_what_to_do():
         fastgd.fit_linear(X, y, fit_intercept=1)
     with pytest.raises(ValueError, match="not groups"):
         fastgd.fit_linear_many(X, y, groups=np.arange(150) % 3, sample_weight=weights)
+
+
+def test_a_strided_y_fits_as_its_copy():
+    X, y, _ = data("squared", seed=5)
+    table = np.c_[y, -y, 2 * y]
+    strided = fastgd.fit_linear(X, table[:, 1], max_iter=200)
+    contiguous = fastgd.fit_linear(X, table[:, 1].copy(), max_iter=200)
+    assert np.array_equal(strided.w, contiguous.w) and strided.b == contiguous.b
+    assert table[0, 1] == -y[0]  # never written
