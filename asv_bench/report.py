@@ -12,6 +12,8 @@ drift on shared machines; ratios taken side by side hold):
 - W5 on dask (threaded and a two-worker LocalCluster) against one machine, and to least squares
   beside dask-ml;
 - the scikit-learn estimator against the bare fit on W5, and on diabetes beside scikit-learn's;
+- the same descent in numpy, JAX and torch (where installed), and W5 to least squares beside
+  scikit-learn;
 - threads on an idle machine and beside a process that keeps one core busy;
 - the first fit of a width never seen, in a fresh interpreter whose cache only ``fastgd compare``
   warmed, and ``fastgd compare`` itself on an empty cache.
@@ -242,6 +244,94 @@ def on_dask(repeat):
         ["W5 to least squares", "seconds", "largest |w - w_least_squares|"], rows)
 
 
+def _jax_fit():
+    """Batch gradient descent as a JAX user writes it: the loop in ``lax.fori_loop``, jitted."""
+    import functools
+
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+
+    @functools.partial(jax.jit, static_argnums=3)
+    def fit(X, y, lr, iterations):
+        m, n = X.shape
+
+        def step(_, state):
+            w, b = state
+            error = X @ w + b - y
+            return w - lr * (X.T @ error) / m, b - lr * jnp.mean(error)
+        return jax.lax.fori_loop(0, iterations, step, (jnp.zeros(n, X.dtype), jnp.zeros((), X.dtype)))
+
+    def run(X, y, lr, iterations):
+        return jax.block_until_ready(fit(X, y, lr, iterations))
+    return run, jax.__version__, lambda array: jax.device_put(array)
+
+
+def _torch_fit():
+    """Batch gradient descent as a torch user writes it: tensor operations in a Python loop."""
+    import torch
+
+    def run(X, y, lr, iterations):
+        m, n = X.shape
+        w, b = torch.zeros(n, dtype=X.dtype), torch.zeros((), dtype=X.dtype)
+        with torch.no_grad():
+            for _ in range(iterations):
+                error = X @ w + b - y
+                w -= lr * (X.T @ error) / m
+                b -= lr * error.mean()
+        return w, b
+    return run, torch.__version__, torch.from_numpy
+
+
+def peers(repeat):
+    """The same batch gradient descent (squared loss, lr=0.01, fixed iterations) in numpy
+    (fastgd's reference), JAX and torch, against fastgd; and W5 to least squares beside
+    scikit-learn's LinearRegression. Times in ms, ratios peer / fastgd."""
+    from sklearn.linear_model import LinearRegression, SGDRegressor
+
+    available = {}
+    for name, make in (("JAX", _jax_fit), ("torch", _torch_fit)):
+        try:
+            available[name] = make()
+        except ImportError:
+            pass
+    rows = []
+    for name in ("W3", "W5"):
+        w = WORKLOADS[name]
+        X, y = make_problem(w)
+        runs = [lambda: fastgd.fit_linear(X, y, lr=LR, max_iter=w.iterations),
+                lambda: fastgd.reference.fit_linear(X, y, lr=LR, max_iter=w.iterations)]
+        for run, _, convert in available.values():
+            Xp, yp = convert(np.ascontiguousarray(X)), convert(np.ascontiguousarray(y))
+            run(Xp, yp, LR, w.iterations)  # compile outside the timing
+            runs.append(lambda run=run, Xp=Xp, yp=yp: run(Xp, yp, LR, w.iterations))
+        times = best_times(*runs, repeat=repeat, min_seconds=0)
+        rows.append([f"{name} {w.label}, {w.iterations} iterations", times[0] * 1e3]
+                    + [t / times[0] for t in times[1:]]
+                    + [float("nan")] * (len(_PEERS) - len(times) + 1))
+    w = WORKLOADS["W5"]
+    X, y = make_problem(w)
+    fast, exact, sgd = best_times(
+        lambda: fastgd.fit_linear(X, y, lr="auto", tol=1e-8, max_iter=10**6),
+        lambda: LinearRegression().fit(X, y), lambda: SGDRegressor().fit(X, y),
+        repeat=max(1, repeat // 2), min_seconds=0)
+    versions = ", ".join(f"{name} {version}" for name, (_, version, _) in available.items())
+    missing = [name for name in ("JAX", "torch") if name not in available]
+    header = ["workload", "fastgd, ms", "numpy (reference) / fastgd"] + [
+        f"{name} / fastgd" for name in available] + [f"{name}: not installed" for name in missing]
+    rows = [row[:3 + len(available)] + [float("nan")] * len(missing) for row in rows]
+    table_rows = table(header, rows)
+    exact_rows = table(["W5 to least squares", "ms", "/ fastgd"],
+                       [["fastgd.fit_linear(lr='auto', tol=1e-8)", fast * 1e3, 1.0],
+                        ["scikit-learn LinearRegression()", exact * 1e3, exact / fast],
+                        ["scikit-learn SGDRegressor() (stochastic, not batch)", sgd * 1e3,
+                         sgd / fast]])
+    return f"{table_rows}\n\n{exact_rows}\n\n({versions or 'no JAX or torch'})"
+
+
+_PEERS = ("numpy", "JAX", "torch")
+
+
 def estimators(repeat):
     """fastgd.sklearn's GDRegressor against the bare fit_linear on W5 (the estimator's own
     cost), and on scikit-learn's diabetes data, with defaults, against LinearRegression's
@@ -349,6 +439,7 @@ def main(argv=None):
         print("\n" + many(args.repeat))
         print("\n" + on_dask(args.repeat))
         print("\n" + estimators(args.repeat))
+        print("\n" + peers(args.repeat))
         print("\n" + bounds(args.repeat))
         print("\n" + threads(args.repeat))
         print("\n" + first_fits())
