@@ -179,8 +179,35 @@ def many(repeat):
                                        for i in range(len(X))], repeat=1, min_seconds=0)[0]
         rows.append([f"{name} {w.label}", len(res), loop / default, one / default,
                      len(res) / default, default / row_iterations * 1e9])
-    return table(["workload", "problems", "python loop / many", "1 thread / default",
-                  "problems / s", "ns per row-iteration"], rows)
+    many_table = table(["workload", "problems", "python loop / many", "1 thread / default",
+                        "problems / s", "ns per row-iteration"], rows)
+    return many_table + "\n\n" + table(["many against one", "ratio"], _many_against_one(repeat))
+
+
+def _many_against_one(repeat):
+    """One problem of W5's size through fit_linear_many against fit_linear; W7 by JAX's vmap of
+    a jitted descent against fit_linear_many (where JAX is installed)."""
+    w = WORKLOADS["W5"]
+    X, y = make_problem(w)
+    single, alone = best_times(
+        lambda: fastgd.fit_linear_many(X[None], y[None], lr=LR, max_iter=w.iterations),
+        lambda: fastgd.fit_linear(X, y, lr=LR, max_iter=w.iterations), repeat=repeat,
+        min_seconds=0)
+    rows = [["W5 as one problem: fit_linear_many / fit_linear", single / alone]]
+    try:
+        import jax
+        fit, _, convert = _jax_fit()
+    except ImportError:
+        return rows + [["W7: JAX vmap / fit_linear_many: JAX not installed", float("nan")]]
+    many = MANY_WORKLOADS["W7"]
+    Xs, ys, _ = make_many(many)
+    batched = jax.jit(jax.vmap(fit.descent, in_axes=(0, 0, None, None)), static_argnums=3)
+    Xj, yj = convert(np.ascontiguousarray(Xs)), convert(np.ascontiguousarray(ys))
+    jax.block_until_ready(batched(Xj, yj, LR, many.iterations))
+    vmapped, ours = best_times(
+        lambda: jax.block_until_ready(batched(Xj, yj, LR, many.iterations)),
+        lambda: fit_many(many), repeat=max(1, repeat // 2), min_seconds=0)
+    return rows + [["W7: JAX vmap of a jitted descent / fit_linear_many", vmapped / ours]]
 
 
 def on_dask(repeat):
@@ -252,7 +279,6 @@ def _jax_fit():
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
 
-    @functools.partial(jax.jit, static_argnums=3)
     def fit(X, y, lr, iterations):
         m, n = X.shape
 
@@ -262,8 +288,11 @@ def _jax_fit():
             return w - lr * (X.T @ error) / m, b - lr * jnp.mean(error)
         return jax.lax.fori_loop(0, iterations, step, (jnp.zeros(n, X.dtype), jnp.zeros((), X.dtype)))
 
+    jitted = jax.jit(fit, static_argnums=3)
+
     def run(X, y, lr, iterations):
-        return jax.block_until_ready(fit(X, y, lr, iterations))
+        return jax.block_until_ready(jitted(X, y, lr, iterations))
+    run.descent = fit  # unjitted, for vmap
     return run, jax.__version__, lambda array: jax.device_put(array)
 
 

@@ -7,14 +7,16 @@ import numpy as np
 from . import _plan, _tuning as tune
 from ._divergence import (BLOWUP, COMPILED_GRAM_MAX_FEATURES, curvature, factor,
                           linear_divergence)
-from ._drive import on_team
+from ._drive import on_team, run
+from ._kernels.drivers import NONFINITE, OK
 from ._kernels import many as kernels
 from ._kernels.gram import grams
 from ._kernels.losses import Weighted, halved
-from ._validate import (check_finite, flag, iteration_count, kernel_dtype, labels,
-                        loss_and_penalties, non_negative_tol, positive_lr, real_array,
-                        row_weights, thread_request)
+from ._validate import (check_finite, first_nonfinite, flag, iteration_count, kernel_dtype, labels,
+                        linear_problem, loss_and_penalties, non_negative_tol, positive_lr,
+                        real_array, row_weights, thread_request)
 from .errors import ConvergenceWarning
+from .linear import settings
 from .result import ManyResult
 
 __all__ = ["fit_linear_many"]
@@ -103,30 +105,17 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     if auto:
         lrs[...] = _auto_lrs(problems, name, l2, weights)
 
-    plan = _plan.plan(problems.representative, problems.Y[:1, :1], loss_value, int(iters.max()),
-                      1)
-    X_all, Y_all = _plan.writable_alias(problems.X), _plan.writable_alias(problems.Y)
     W_last, B_last = np.empty_like(W), np.empty_like(B)
     status = np.zeros(P, np.int8)
     n_iter = np.zeros(P, np.int64)
     losses, norms = np.zeros(P), np.zeros(P)
-    counter = np.zeros(1, np.int64)
-    args = (X_all, Y_all, problems.xs, problems.xe, problems.ys, problems.ye, problems.yc,
-            plan.spec, loss_value, lrs, iters, tols, BLOWUP, l2, l1,
-            0.5 if halved(loss_value) else 1.0, intercept, W, B, W_last, B_last, status, n_iter, losses,
-            norms)
-    # Problems per call at first: about 2^24 element-updates; later calls aim at CHUNK_SECONDS.
-    work = max(1, int(np.mean(problems.xe - problems.xs)) * n * int(max(1, np.mean(iters))))
-    batch = max(1, min(P, (1 << 24) // work))
-    start = 0
-    while start < P:
-        stop = min(P, start + batch)
-        began = time.perf_counter()
-        on_team(threads, lambda member: kernels.descend_many(counter, stop, *args))
-        counter[0] = stop  # every claim past ``stop`` was refused
-        seconds = time.perf_counter() - began
-        batch = max(1, int(batch * min(4.0, tune.CHUNK_SECONDS / max(seconds, 1e-9))))
-        start = stop
+    results = (W, B, W_last, B_last, status, n_iter, losses, norms)
+    if P == 1:
+        _alone(problems, results, lr=float(lrs[0]), max_iter=int(iters[0]), tol=float(tols[0]),
+               loss=name, delta=delta, l2=l2, l1=l1, sample_weight=sample_weight,
+               fit_intercept=intercept, n_threads=n_threads)
+    else:
+        _batched(problems, results, threads, loss_value, lrs, iters, tols, l2, l1, intercept)
     failed = np.flatnonzero(status != kernels.DONE)
     if failed.size and on_error == "raise":
         raise _failure(problems, int(failed[0]), status, lrs, n_iter, losses, W_last, B_last,
@@ -141,6 +130,52 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     W[bad], B[bad] = W_last[bad], B_last[bad]
     return ManyResult(w=W, b=B, n_iter=n_iter, converged=converged, loss=losses,
                       grad_norm=norms, status=status, keys=problems.keys, lr=lrs)
+
+
+def _batched(problems, results, threads, loss, lrs, iters, tols, l2, l1, intercept):
+    """Every problem by the compiled many-problem driver, claimed in turn by ``threads``."""
+    P, n = len(problems.keys), problems.X.shape[1]
+    plan = _plan.plan(problems.representative, problems.Y[:1, :1], loss, int(iters.max()), 1)
+    X_all, Y_all = _plan.writable_alias(problems.X), _plan.writable_alias(problems.Y)
+    counter = np.zeros(1, np.int64)
+    args = (X_all, Y_all, problems.xs, problems.xe, problems.ys, problems.ye, problems.yc,
+            plan.spec, loss, lrs, iters, tols, BLOWUP, l2, l1, 0.5 if halved(loss) else 1.0,
+            intercept, *results)
+    # Problems per call at first: about 2^24 element-updates; later calls aim at CHUNK_SECONDS.
+    work = max(1, int(np.mean(problems.xe - problems.xs)) * n * int(max(1, np.mean(iters))))
+    batch = max(1, min(P, (1 << 24) // work))
+    start = 0
+    while start < P:
+        stop = min(P, start + batch)
+        began = time.perf_counter()
+        on_team(threads, lambda member: kernels.descend_many(counter, stop, *args))
+        counter[0] = stop  # every claim past ``stop`` was refused
+        seconds = time.perf_counter() - began
+        batch = max(1, int(batch * min(4.0, tune.CHUNK_SECONDS / max(seconds, 1e-9))))
+        start = stop
+
+
+def _alone(problems, results, *, n_threads, **options):
+    """One problem: ``fit_linear``'s own plan and drive (a team of threads for large X), which
+    are its bits; its outcome written into ``results`` as the batched driver writes it."""
+    W, B, W_last, B_last, status, n_iter, losses, norms = results
+    X, y = problems.rows(0)
+    problem = linear_problem(X, y, w0=W[0], b0=B[0], history=False, check_data=False,
+                             **options)
+    plan = _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter,
+                      thread_request(n_threads))
+    Wt = np.ascontiguousarray(problem.W0.T)
+    outcome, Wt_last, b_last = run(plan, Wt, problem.b0, problem.loss,
+                                   settings(problem, plan.block_rows))
+    W[0], B[0], W_last[0], B_last[0] = Wt[0], problem.b0[0], Wt_last[0], b_last[0]
+    n_iter[0], losses[0], norms[0] = outcome.n_iter, outcome.loss, outcome.grad_norm
+    if outcome.status == OK:
+        status[0] = kernels.DONE
+    elif (outcome.status == NONFINITE and outcome.n_iter == 0
+          and (first_nonfinite(X) is not None or first_nonfinite(y) is not None)):
+        status[0] = kernels.NONFINITE_DATA
+    else:
+        status[0] = kernels.DIVERGED
 
 
 class _Problems:

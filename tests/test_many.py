@@ -134,3 +134,24 @@ def test_a_stacked_c_order_x_is_never_copied(monkeypatch):
     monkeypatch.setattr(many._Problems, "__init__", spy)
     fastgd.fit_linear_many(X, y, max_iter=3)
     assert np.shares_memory(seen[0], X)
+
+
+def test_one_problem_is_fit_linear_with_its_threads():
+    """P = 1 runs fit_linear's own plan (a team of threads for large X): its bits, its speed."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((1, 40_000, 8))
+    y = X[0] @ rng.standard_normal(8) + 0.5
+    for threads in (1, 2):
+        res = fastgd.fit_linear_many(X, y[None], lr="auto", tol=1e-9, max_iter=500,
+                                     n_threads=threads)
+        alone = fastgd.fit_linear(X[0], y, lr="auto", tol=1e-9, max_iter=500)
+        assert np.array_equal(res[0].w, alone.w) and res[0].b == alone.b
+        assert (res[0].n_iter, res[0].loss, res[0].grad_norm) == (alone.n_iter, alone.loss,
+                                                                  alone.grad_norm)
+    marked = fastgd.fit_linear_many(X[:, :50], 1e3 * y[None, :50], lr=5.0, on_error="mark")
+    assert marked.status.tolist() == [1]
+    bad = X[:, :50].copy()
+    bad[0, 3, 1] = np.nan
+    assert fastgd.fit_linear_many(bad, y[None, :50], on_error="mark").status.tolist() == [2]
+    with pytest.raises(fastgd.DivergenceError, match="problem 0"):
+        fastgd.fit_linear_many(X[:, :50], 1e3 * y[None, :50], lr=5.0)
