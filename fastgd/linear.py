@@ -274,7 +274,23 @@ def precompile(dtypes=DTYPES, layouts=LAYOUTS, read_only=(False, True), losses=(
     width (the fixed-width, row-vector and tile kernels, squared loss), which fits of X that
     wide then use: they are faster on X in the caches, and take 10-20 s each to compile
     into a cold cache (milliseconds once cached). Useful before forking workers, or to take
-    compile time out of a first measured call. Returns the number of variants made ready.
+    compile time out of a first measured call.
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float64", "float32"}
+    layouts : sequence of {"C", "F", "strided"}
+        X's memory orders.
+    read_only : sequence of bool
+        Writable X, read-only X, or both.
+    losses : sequence of {"squared", "huber", "logistic"}, default ("squared",)
+    widths : sequence of int
+        Numbers of features to compile the per-width kernels for.
+
+    Returns
+    -------
+    int
+        The number of variants made ready.
 
     Examples
     --------

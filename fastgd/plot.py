@@ -102,6 +102,16 @@ def path(fun, result, ax=None, margin=0.25, resolution=200):
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import fastgd, fastgd.plot
+    >>> walk = fastgd.minimize(lambda v: v * [2.0, 8.0], [2.0, 1.0], lr=0.1, path=True)
+    >>> ax = fastgd.plot.path(lambda v: v[0] ** 2 + 4 * v[1] ** 2, walk)
+    >>> len(ax.lines[0].get_xdata()) == walk.nit + 1
+    True
     """
     walk = getattr(result, "path", None)
     if walk is None:

@@ -126,6 +126,13 @@ def derive(expression):
 
     One variable gives scalar functions of a float; several give functions of a 1-D array whose
     entries are the variables in alphabetical order (results are memoised).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> derived = derive("x**2 + 4*y**2")
+    >>> derived.variables, derived.gradient(np.array([1.0, 1.0])).tolist()
+    (('x', 'y'), [2.0, 8.0])
     """
     sympy = _sympy()
     from sympy.printing.numpy import NumPyPrinter
