@@ -273,8 +273,6 @@ def on_dask(repeat):
 
 def _jax_fit():
     """Batch gradient descent as a JAX user writes it: the loop in ``lax.fori_loop``, jitted."""
-    import functools
-
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
