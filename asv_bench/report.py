@@ -463,13 +463,10 @@ def main(argv=None):
           f"{args.repeat} rounds; floor = one vectorised read of X per iteration.\n")
     print(workloads(args.workloads, args.repeat))
     if not args.quick:
-        print("\n" + many(args.repeat))
-        print("\n" + on_dask(args.repeat))
-        print("\n" + estimators(args.repeat))
-        print("\n" + peers(args.repeat))
-        print("\n" + bounds(args.repeat))
-        print("\n" + threads(args.repeat))
-        print("\n" + first_fits())
+        # JAX and dask leave threads that compete for the cores: their sections come last.
+        for section in (bounds, threads, lambda repeat: first_fits(), many, on_dask, estimators,
+                        peers):
+            print("\n" + section(args.repeat), flush=True)
 
 
 if __name__ == "__main__":
