@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _tuning as tune
 from .._config import jit
+from .borrowed import borrowed
 from .exact import add, mul, sub
 from .passes import block_sums
 from .sync import meet, share
@@ -179,6 +180,15 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
     last iterate tested), J before each update into ``history`` (from this call's first update,
     when it is not empty) and the state before the last update into ``Wt_last``, ``b_last``.
     """
+    # Every array is the caller's, alive for the whole call: no reference counting in the loop.
+    X, Y, Wt, b, G, gb, values = (borrowed(X), borrowed(Y), borrowed(Wt), borrowed(b),
+                                  borrowed(G), borrowed(gb), borrowed(values))
+    dW, db, history, Wt_last, b_last = (borrowed(dW), borrowed(db), borrowed(history),
+                                        borrowed(Wt_last), borrowed(b_last))
+    sync, run, state = borrowed(sync), borrowed(run), borrowed(state)
+    settings = Settings(settings.lr, settings.max_iter, settings.tol, settings.blowup,
+                        settings.l2, settings.l1, settings.half, settings.block_rows,
+                        borrowed(settings.center), borrowed(settings.spread), settings.intercept)
     m = X.shape[0]
     blocks = (m + settings.block_rows - 1) // settings.block_rows
     first, last = share(blocks, member, members)
