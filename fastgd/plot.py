@@ -63,7 +63,8 @@ def loss_curve(result, ax=None, label=None):
         ax.set_yscale("log")
     ax.set_xlabel("update")
     ax.set_ylabel("loss J")
-    ax.set_title(f"{result.n_iter} updates, final J = {result.loss:.4g}")
+    ax.set_title(f"{result.n_iter} updates, final J = {result.loss:.4g}, "
+                 f"|grad| = {result.grad_norm:.3g}")
     if label is not None:
         ax.legend()
     return ax
