@@ -95,13 +95,15 @@ def on_team(threads, member):
 @dataclass
 class Outcome:
     """How a descent ended: ``status`` (a ``drivers`` code, ``OK`` when a callback stopped it),
-    updates made, J and gradient norm at the last iterate tested, J before each update."""
+    updates made, J and gradient norm at the last iterate tested, J and the gradient norm
+    before each update (or None)."""
 
     status: int
     n_iter: int
     loss: float
     grad_norm: float
     history: object
+    grad_history: object = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
             chunk = min(chunk, tune.CALLBACK_UPDATES)
         done = int(counters[drivers.UPDATES])
         counters[drivers.STOP] = min(done + chunk, max_iter)
-        part = np.empty(int(counters[drivers.STOP]) - done if history else 0)
+        part = np.empty((int(counters[drivers.STOP]) - done if history else 0, 2))
         start = time.perf_counter()
         status = on_team(threads, lambda member: call(member, part))
         seconds = time.perf_counter() - start
@@ -214,7 +216,9 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
             break
     if bar is not None:
         bar.close()
+    rows = np.concatenate(parts) if history else None  # J and the gradient norm, an update a row
     outcome = Outcome(drivers.OK if stopped else status, now, float(state[drivers.LOSS]),
                       float(state[drivers.GRAD_NORM]),
-                      np.concatenate(parts) if history else None)
+                      None if rows is None else rows[:, 0].copy(),
+                      None if rows is None else rows[:, 1].copy())
     return outcome, Wt_last, b_last

@@ -141,7 +141,7 @@ def example_arguments(X, Y, spec, loss):
     return (0, 1, X, Y, np.zeros((k, n), X.dtype), np.zeros(k, X.dtype), spec, loss, settings,
             np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1)),
             np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3), np.zeros((k, n)),
-            np.zeros(k), np.zeros(0), np.zeros((k, n), X.dtype), np.zeros(k, X.dtype))
+            np.zeros(k), np.zeros((0, 2)), np.zeros((k, n), X.dtype), np.zeros(k, X.dtype))
 
 
 def forget_availability():

@@ -126,7 +126,8 @@ def compare(args):
         def draw(ax):
             curves = dict(history=True, **options)
             loss_curve(reference.fit_linear(X, y, **curves), ax, label="reference")
-            loss_curve(fit_linear(X, y, **curves, n_threads=args.threads), ax, label="fastgd")
+            loss_curve(fit_linear(X, y, **curves, n_threads=args.threads), ax, label="fastgd",
+                       tol=options.get("tol"))
         _save(draw, args.plot)
 
 

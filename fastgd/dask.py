@@ -322,7 +322,7 @@ def _descend(problem, data, failure):
         if status != drivers.CONTINUE or stopped:
             break
         if problem.history:
-            losses.append(state[drivers.LOSS])
+            losses.append((state[drivers.LOSS], state[drivers.GRAD_NORM]))
         Wt_last[...], b_last[...] = Wt, b
         drivers.update(Wt, b, dW, db, settings)
         updates += 1
@@ -330,9 +330,11 @@ def _descend(problem, data, failure):
             bar.advance(updates, (time.perf_counter() - start) / updates)
     if bar is not None:
         bar.close()
+    rows = np.array(losses, dtype=np.float64).reshape(-1, 2) if problem.history else None
     outcome = Outcome(drivers.OK if stopped else status, updates, float(state[drivers.LOSS]),
                       float(state[drivers.GRAD_NORM]),
-                      np.array(losses, dtype=np.float64) if problem.history else None)
+                      None if rows is None else rows[:, 0].copy(),
+                      None if rows is None else rows[:, 1].copy())
     if outcome.status != drivers.OK:
         raise failure(problem, outcome, np.ascontiguousarray(Wt_last.T), b_last)
     return result(problem, np.ascontiguousarray(Wt.T), b, outcome, data.first_rows)
@@ -376,7 +378,7 @@ def _chunk_sums(Wt, b, loss, block_rows, X, Y, offset):
         drivers.descend(0, 1, X, Y, Wt, b, spec, loss, settings, G, gb, values,
                         np.zeros(1, np.int64), np.zeros(3, np.int64),
                         np.array([np.inf, np.nan, np.nan]), np.empty((k, n)), np.empty(k),
-                        no_columns, np.empty_like(Wt), np.empty_like(b))
+                        np.empty((0, 2)), np.empty_like(Wt), np.empty_like(b))
     return (G[0].sum(axis=0, dtype=np.float64), gb[0].sum(axis=0), float(values[0].sum()))
 
 

@@ -55,7 +55,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         Starting weights (n,) or (n, k) and bias (a number, or (k,)); zeros by default. Never
         modified.
     history : bool, default False
-        Record J before each update.
+        Record J (``history``) and the gradient norm (``grad_history``) before each update.
     loss : {"squared", "huber", "logistic"}, default "squared"
         ``"squared"``: ``J = 1/(2m) sum r^2``, ``r = X w + b - y``. ``"huber"``: ``r^2/2`` where
         ``|r| <= delta``, else ``delta (|r| - delta/2)``, averaged. ``"logistic"``: binary log
@@ -93,7 +93,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     Returns
     -------
     LinearResult
-        ``w``, ``b``, ``n_iter``, ``converged``, ``loss``, ``grad_norm``, ``history``, ``lr``.
+        ``w``, ``b``, ``n_iter``, ``converged``, ``loss``, ``grad_norm``, ``history``, ``lr``,
+        ``grad_history``.
 
     Raises
     ------
@@ -236,7 +237,8 @@ def result(problem, W, b, outcome, first_rows=None):
     w, b = problem.output(W, b)
     return LinearResult(w=w, b=b, n_iter=outcome.n_iter, converged=converged,
                         loss=outcome.loss, grad_norm=outcome.grad_norm,
-                        history=outcome.history, lr=problem.lr)
+                        history=outcome.history, lr=problem.lr,
+                        grad_history=outcome.grad_history)
 
 
 def fit_gram(problem, sums, failure=None, first_rows=None):
@@ -247,12 +249,13 @@ def fit_gram(problem, sums, failure=None, first_rows=None):
     dtype = problem.W0.dtype
     W, b = problem.W0.astype(np.float64), problem.b0.astype(np.float64)
     W_last, b_last = np.empty_like(W), np.empty_like(b)
-    losses = np.empty(problem.max_iter if problem.history else 0)
+    losses = np.empty((problem.max_iter if problem.history else 0, 2))
     status, n_iter, loss, grad_norm = linear_gram.descend_gram(
         mu, ybar, C, D, S, W, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, losses,
         W_last, b_last)
     outcome = _drive.Outcome(status, int(n_iter), float(loss), float(grad_norm),
-                             losses[:n_iter].copy() if problem.history else None)
+                             losses[:n_iter, 0].copy() if problem.history else None,
+                             losses[:n_iter, 1].copy() if problem.history else None)
     if status != drivers.OK:
         raise (failure or _failure)(problem, outcome, W_last.astype(dtype), b_last.astype(dtype))
     return result(problem, W.astype(dtype), b.astype(dtype), outcome, first_rows)

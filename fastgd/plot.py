@@ -29,8 +29,9 @@ def _axes(ax):
     return _pyplot().subplots(figsize=(6, 4))[1] if ax is None else ax
 
 
-def loss_curve(result, ax=None, label=None):
-    """The loss J before each update of a fit made with ``history=True``, on a log scale.
+def loss_curve(result, ax=None, label=None, tol=None):
+    """The loss J before each update of a fit made with ``history=True``, on a log scale; and,
+    on a second axis, the gradient norm with the ``tol`` line it is stopped at, if given.
 
     Parameters
     ----------
@@ -40,31 +41,48 @@ def loss_curve(result, ax=None, label=None):
         Where to draw (a new figure by default).
     label : str, optional
         The curve's label in the legend.
+    tol : float, optional
+        The fit's ``tol``, drawn as a dashed line on the gradient norm's axis.
 
     Returns
     -------
     matplotlib Axes
+        The loss's axes (the gradient norm's are ``ax.grad_axes``).
 
     Examples
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import fastgd, fastgd.plot
-    >>> res = fastgd.fit_linear([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0], history=True)
-    >>> fastgd.plot.loss_curve(res).get_yscale()
-    'log'
+    >>> res = fastgd.fit_linear([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0], history=True,
+    ...                         lr="auto", tol=1e-6, max_iter=10_000)
+    >>> ax = fastgd.plot.loss_curve(res, tol=1e-6)
+    >>> ax.get_yscale(), ax.grad_axes.get_yscale(), ax.grad_axes.lines[-1].get_ydata()[0]
+    ('log', 'log', 1e-06)
     """
     if getattr(result, "history", None) is None:
         raise ValueError("loss_curve needs a result fitted with history=True")
     ax = _axes(ax)
     history = np.asarray(result.history)
-    ax.plot(np.arange(len(history)), history, label=label)
+    updates = np.arange(len(history))
+    ax.plot(updates, history, label=label)
     if np.all(history > 0):
         ax.set_yscale("log")
     ax.set_xlabel("update")
     ax.set_ylabel("loss J")
     ax.set_title(f"{result.n_iter} updates, final J = {result.loss:.4g}, "
                  f"|grad| = {result.grad_norm:.3g}")
+    norms = getattr(result, "grad_history", None)
+    if norms is not None:
+        grad_axes = getattr(ax, "grad_axes", None) or ax.twinx()
+        grad_axes.plot(updates, norms, linestyle=":", label=None if label is None
+                       else f"{label}: |grad|")
+        if tol:
+            grad_axes.axhline(tol, color="gray", linestyle="--", linewidth=1)
+        if np.all(np.asarray(norms) > 0):
+            grad_axes.set_yscale("log")
+        grad_axes.set_ylabel("gradient norm (dotted), tol (dashed)")
+        ax.grad_axes = grad_axes
     if label is not None:
         ax.legend()
     return ax

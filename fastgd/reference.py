@@ -109,7 +109,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     if problem.lr is None:
         problem.lr = 1.0 / curvature(Xd, problem.loss_name, problem.l2, weights=weights)
     alpha = problem.lr
-    losses = []
+    losses, norms = [], []
     last_w, last_b = w, b
     for iteration in range(problem.max_iter + 1):
         with np.errstate(all="ignore"):
@@ -138,6 +138,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         if iteration == problem.max_iter or (problem.tol > 0 and grad_norm <= problem.tol):
             break
         losses.append(J)
+        norms.append(grad_norm)
         last_w, last_b = w, b
         # Simultaneous update: both gradients come from the same w, b.
         w = w - alpha * dw
@@ -161,6 +162,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         grad_norm=grad_norm,
         history=np.array(losses, dtype=np.float64) if problem.history else None,
         lr=alpha,
+        grad_history=np.array(norms, dtype=np.float64) if problem.history else None,
     )
 
 

@@ -54,6 +54,8 @@ class LinearResult(_Result):
         ``J`` before each update (length ``n_iter``) when asked for, else ``None``.
     lr : float
         The learning rate used (``1/L`` where ``lr="auto"`` was asked for).
+    grad_history : ndarray or None
+        The gradient norm before each update, beside ``history``.
 
     ``converged`` says whether ``tol`` was reached, so a fit with ``tol=0`` (a fixed number of
     updates, the seed's loop) is never "converged", however close it came.
@@ -76,6 +78,7 @@ class LinearResult(_Result):
     grad_norm: float
     history: object = None
     lr: float = None
+    grad_history: object = None
 
 
 @dataclass(frozen=True, repr=False, eq=False)

@@ -203,3 +203,16 @@ def test_c_order_x_gives_the_bits_of_its_fortran_order_copy_by_the_fixed_width_k
         c = fastgd.fit_linear(X, y, max_iter=30, n_threads=threads)
         f = fastgd.fit_linear(np.asfortranarray(X), y, max_iter=30, n_threads=threads)
         assert c.w.tobytes() == f.w.tobytes() and c.b.tobytes() == f.b.tobytes()
+
+
+@pytest.mark.parametrize("solver", ["rows", "gram"])
+def test_gradient_norm_history_is_the_reference(solver):
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((300, 4))
+    y = X @ np.array([1.0, -1.0, 2.0, 0.5]) + 0.3
+    fast = fastgd.fit_linear(X, y, lr=0.05, max_iter=150, history=True, solver=solver)
+    slow = fastgd.reference.fit_linear(X, y, lr=0.05, max_iter=150, history=True)
+    assert fast.grad_history.shape == fast.history.shape == (150,)
+    np.testing.assert_allclose(fast.grad_history, slow.grad_history, rtol=1e-9)
+    assert fast.grad_history[-1] >= fast.grad_norm  # the norm before the last update, then after
+    assert fastgd.fit_linear(X, y, max_iter=5).grad_history is None

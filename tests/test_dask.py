@@ -57,6 +57,7 @@ def test_equals_one_machine_on_threads(options):
     assert got.lr == pytest.approx(expected.lr, rel=1e-12)
     if options.get("history"):
         np.testing.assert_allclose(got.history, expected.history, rtol=REL)
+        np.testing.assert_allclose(got.grad_history, expected.grad_history, rtol=1e-8)
 
 
 def test_logistic_and_outputs():

@@ -177,8 +177,9 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
     ``CONTINUE`` after the stop test at iterate ``run[STOP]`` (below ``max_iter``), its update
     pending (``run[PENDING]``) for the next call, else at the end (``OK``, ``NONFINITE`` or
     ``BLOWN_UP``). Member 0 writes back ``run``, ``state`` (ceiling, J and gradient norm at the
-    last iterate tested), J before each update into ``history`` (from this call's first update,
-    when it is not empty) and the state before the last update into ``Wt_last``, ``b_last``.
+    last iterate tested), J and the gradient norm before each update into ``history``'s rows
+    (from this call's first update, when it is not empty) and the state before the last update
+    into ``Wt_last``, ``b_last``.
     """
     # Every array is the caller's, alive for the whole call: no reference counting in the loop.
     X, Y, Wt, b, G, gb, values = (borrowed(X), borrowed(Y), borrowed(Wt), borrowed(b),
@@ -195,7 +196,7 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
     k, n = Wt.shape
     scale = 1.0 / m  # once: a division every iteration costs small fits a third
     ceiling = state[CEILING]
-    J = state[LOSS]
+    J, grad_norm = state[LOSS], state[GRAD_NORM]
     updates = run[UPDATES]
     first_update = updates
     pending = run[PENDING] == 1
@@ -225,7 +226,8 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
         pending = False
         if member == 0:
             if history.size:
-                history[updates - first_update] = J
+                history[updates - first_update, 0] = J
+                history[updates - first_update, 1] = grad_norm
             for j in range(k):
                 b_last[j] = b[j]
                 for f in range(n):

@@ -96,7 +96,8 @@ def descend_gram(mu, ybar, C, D, S, W, b, lr, max_iter, tol, blowup, history, W_
         if status != CONTINUE:
             return status, updates, loss, grad_norm
         if history.size:
-            history[updates] = loss
+            history[updates, 0] = loss
+            history[updates, 1] = grad_norm
         for j in range(k):
             b_last[j] = b[j]
             b[j] -= lr * db[j]

@@ -71,7 +71,7 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
     state = np.zeros(3)
     dW = np.empty((1, n))
     db = np.empty(1)
-    history = np.empty(0)
+    history = np.empty((0, 2))
     Wt = np.empty((1, n), W.dtype)
     b = np.empty(1, W.dtype)
     Wt_last = np.empty((1, n), W.dtype)
