@@ -176,17 +176,21 @@ def _groups(get, chunks):
     as it has threads (each task runs where its chunks are); else runs of neighbouring chunks,
     one per thread of the local scheduler."""
     try:
-        from distributed import Client, Future
+        from distributed import Client, Future, wait
     except ImportError:
         Client = Future = type(None)
     client = getattr(get, "__self__", None)
+    singles = [[i] for i in range(len(chunks))]  # the scheduler places each
     if isinstance(client, Client):
         if not all(isinstance(chunk, Future) for chunk in chunks):
-            return [[i] for i in range(len(chunks))]  # computed in the round: the scheduler places them
+            return singles  # computed in the round
+        wait(chunks)  # persisted, but maybe still computing: their workers are known once done
         holders, threads = client.who_has(chunks), client.nthreads()
+        if not all(holders.get(chunk.key) for chunk in chunks):
+            return singles
         by_worker = {}
         for i, chunk in enumerate(chunks):
-            by_worker.setdefault((holders.get(chunk.key) or [None])[0], []).append(i)
+            by_worker.setdefault(holders[chunk.key][0], []).append(i)
     else:
         by_worker = {None: list(range(len(chunks)))}
         threads = {None: dask.config.get("num_workers", None) or dask.system.CPU_COUNT}

@@ -198,3 +198,17 @@ def test_out_of_core():
     expected = fastgd.fit_linear(X.compute(scheduler="threads"), y.compute(scheduler="threads"),
                                  max_iter=2)
     close(res, expected)
+
+
+def test_each_worker_reads_its_own_chunks(client):
+    """Right after persisting (the chunks still computing), a round has a task per worker
+    thread, each over chunks that worker holds: no chunk moves, none is read twice."""
+    X = da.random.default_rng(1).standard_normal((80_000, 6), chunks=(10_000, 6))
+    Xp, Yp, vector_y = fd._chunked(X, X[:, 0] + 1.0)
+    Xp, Yp = dask.persist(Xp, Yp)
+    chunks = fd._Chunks(Xp, Yp, vector_y)
+    assert sorted(sum(chunks.groups, [])) == list(range(8))
+    assert len(chunks.groups) == 2  # two workers of one thread
+    holders = client.who_has([chunks.graph[x] for x, _ in chunks.keys])
+    for group in chunks.groups:
+        assert len({holders[chunks.keys[i][0]][0] for i in group}) == 1
