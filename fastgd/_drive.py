@@ -105,6 +105,14 @@ class Outcome:
     history: object
     grad_history: object = None
 
+    @classmethod
+    def recorded(cls, status, n_iter, loss, grad_norm, rows):
+        """The outcome with ``rows`` (one an update: J, gradient norm; or None) as its
+        histories."""
+        if rows is None:
+            return cls(status, n_iter, loss, grad_norm, None, None)
+        return cls(status, n_iter, loss, grad_norm, rows[:, 0].copy(), rows[:, 1].copy())
+
 
 @dataclass(frozen=True)
 class Info:
@@ -216,9 +224,7 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
             break
     if bar is not None:
         bar.close()
-    rows = np.concatenate(parts) if history else None  # J and the gradient norm, an update a row
-    outcome = Outcome(drivers.OK if stopped else status, now, float(state[drivers.LOSS]),
-                      float(state[drivers.GRAD_NORM]),
-                      None if rows is None else rows[:, 0].copy(),
-                      None if rows is None else rows[:, 1].copy())
+    outcome = Outcome.recorded(drivers.OK if stopped else status, now, float(state[drivers.LOSS]),
+                               float(state[drivers.GRAD_NORM]),
+                               np.concatenate(parts) if history else None)
     return outcome, Wt_last, b_last

@@ -21,7 +21,7 @@ from ._drive import Info, Outcome, _Progress
 from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._validate import check_finite, check_solver, flag, kernel_dtype, labels, linear_problem
-from .linear import SOLVERS, fit_gram, gram_of_moments, result
+from .linear import SOLVERS, auto_lr, fit_gram, gram_of_moments, result
 from .linear import settings as linear_settings
 
 __all__ = ["fit_linear"]
@@ -104,7 +104,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     if solver == "gram":
         sums = data.gram_sums()
         if problem.lr is None:
-            problem.lr = _lr(gram_curvature(gram_of_moments(sums), problem.loss_name, 0.0))
+            problem.lr = auto_lr(gram_curvature(gram_of_moments(sums), problem.loss_name, 0.0))
         return fit_gram(problem, sums, failure, data.first_rows)
     data.prepare(problem, standardize)
     return _descend(problem, data, failure)
@@ -259,19 +259,22 @@ class _Chunks:
         if problem.lr is not None:
             return
         if "gram" in parts[0]:
-            A = _pairwise([part["gram"] for part in parts], np.add) / self.m
-            L = gram_curvature(A, problem.loss_name, problem.l2, problem.center, problem.spread)
+            L = gram_curvature(self._gram(parts), problem.loss_name, problem.l2, problem.center,
+                               problem.spread)
         else:
             L = self.power_curvature(problem.loss_name, problem.l2)
-        problem.lr = _lr(L)
+        problem.lr = auto_lr(L)
 
     def curvature(self, loss_name, l2):
         """The loss's ``L`` at X, without standardising."""
         if self.n > GRAM_MAX_FEATURES:
             return self.power_curvature(loss_name, l2)
         parts = self.each(_statistics, self.vector_y, False, False, True)
-        return gram_curvature(_pairwise([part["gram"] for part in parts], np.add) / self.m,
-                              loss_name, l2)
+        return gram_curvature(self._gram(parts), loss_name, l2)
+
+    def _gram(self, parts):
+        """``[X 1]^T [X 1] / m`` from the chunks' unscaled matrices in ``parts``."""
+        return _pairwise([part["gram"] for part in parts], np.add) / self.m
 
     def power_curvature(self, loss_name, l2):
         """``L`` by power iteration, a round of tasks a product: for X too wide for its Gram."""
@@ -293,13 +296,6 @@ class _Chunks:
     def check_data(self):
         """Raise the ``ValueError`` for the first NaN or infinity in X, else in y."""
         self.each(_check_finite, self.vector_y)
-
-
-def _lr(L):
-    if not 0 < L < np.inf:
-        raise ValueError("lr='auto' needs X whose curvature [X 1]^T [X 1] / m is finite; "
-                         "rescale X")
-    return 1.0 / L
 
 
 def _descend(problem, data, failure):
@@ -334,11 +330,10 @@ def _descend(problem, data, failure):
             bar.advance(updates, (time.perf_counter() - start) / updates)
     if bar is not None:
         bar.close()
-    rows = np.array(losses, dtype=np.float64).reshape(-1, 2) if problem.history else None
-    outcome = Outcome(drivers.OK if stopped else status, updates, float(state[drivers.LOSS]),
-                      float(state[drivers.GRAD_NORM]),
-                      None if rows is None else rows[:, 0].copy(),
-                      None if rows is None else rows[:, 1].copy())
+    outcome = Outcome.recorded(
+        drivers.OK if stopped else status, updates, float(state[drivers.LOSS]),
+        float(state[drivers.GRAD_NORM]),
+        np.array(losses, dtype=np.float64).reshape(-1, 2) if problem.history else None)
     if outcome.status != drivers.OK:
         raise failure(problem, outcome, np.ascontiguousarray(Wt_last.T), b_last)
     return result(problem, np.ascontiguousarray(Wt.T), b, outcome, data.first_rows)

@@ -180,11 +180,16 @@ def with_lr(problem, gram=None):
         curvature_args = (problem.loss_name, problem.l2, problem.center, problem.spread)
         L = (curvature(problem.X, *curvature_args, problem.weights) if gram is None
              else gram_curvature(gram, *curvature_args))
-        if not 0 < L < np.inf:
-            raise ValueError("lr='auto' needs X whose curvature [X 1]^T [X 1] / m is finite; "
-                             "rescale X")
-        problem.lr = 1.0 / L
+        problem.lr = auto_lr(L)
     return problem
+
+
+def auto_lr(L):
+    """``lr="auto"``: ``1/L`` for the curvature ``L``, which must be finite."""
+    if not 0 < L < np.inf:
+        raise ValueError("lr='auto' needs X whose curvature [X 1]^T [X 1] / m is finite; "
+                         "rescale X")
+    return 1.0 / L
 
 
 def descend(problem, plan):
@@ -253,9 +258,8 @@ def fit_gram(problem, sums, failure=None, first_rows=None):
     status, n_iter, loss, grad_norm = linear_gram.descend_gram(
         mu, ybar, C, D, S, W, b, problem.lr, problem.max_iter, problem.tol, BLOWUP, losses,
         W_last, b_last)
-    outcome = _drive.Outcome(status, int(n_iter), float(loss), float(grad_norm),
-                             losses[:n_iter, 0].copy() if problem.history else None,
-                             losses[:n_iter, 1].copy() if problem.history else None)
+    outcome = _drive.Outcome.recorded(status, int(n_iter), float(loss), float(grad_norm),
+                                      losses[:n_iter] if problem.history else None)
     if status != drivers.OK:
         raise (failure or _failure)(problem, outcome, W_last.astype(dtype), b_last.astype(dtype))
     return result(problem, W.astype(dtype), b.astype(dtype), outcome, first_rows)
