@@ -83,10 +83,15 @@ def prefetch_distance(X, kernel):
     """How far ahead (elements) ``kernel`` prefetches X, or None: only X beyond the caches."""
     if X.nbytes < tune.PREFETCH_MIN_BYTES:
         return None
+    return streaming_distance(kernel, X.itemsize)
+
+
+def streaming_distance(kernel, itemsize):
+    """How far ahead (elements) ``kernel`` prefetches X that streams from memory, or None."""
     if kernel == "tile":
-        return tune.PREFETCH_BYTES // X.itemsize
+        return tune.PREFETCH_BYTES // itemsize
     if kernel == "vectors" and compiled_cpu() in tune.ROW_VECTOR_PREFETCH_CPUS:
-        return tune.ROW_VECTOR_PREFETCH_BYTES[X.itemsize] // X.itemsize
+        return tune.ROW_VECTOR_PREFETCH_BYTES[itemsize] // itemsize
     return None
 
 

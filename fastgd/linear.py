@@ -1,4 +1,5 @@
 """``fit_linear``: validate -> plan -> drive -> result."""
+import dataclasses
 import itertools
 import warnings
 
@@ -324,10 +325,17 @@ def precompile(dtypes=DTYPES, layouts=LAYOUTS, read_only=(False, True), losses=(
                     continue  # a row of at least one vector
                 X = _layout(8, n, dtype, "F" if kernel == "fixed" else order, frozen)
                 y = np.ones(8, X.dtype) if loss != "logistic" else np.zeros(8, X.dtype)
-                for Y in (y, np.stack([y, y], axis=1)):
+                ahead = _plan.streaming_distance(kernel, X.itemsize)
+                # and, where X streaming from memory runs a variant of its own, that one too
+                for Y, streaming in itertools.product((y, np.stack([y, y], axis=1)),
+                                                      (False, True) if ahead else (False,)):
                     problem = linear_problem(X, Y, lr=1e-4, max_iter=1, tol=0.0, w0=None, b0=None,
                                              history=False, loss=loss)
-                    descend(problem, _plan.plan(problem.X, problem.Y, problem.loss, 1, 1, kernel))
+                    plan = _plan.plan(problem.X, problem.Y, problem.loss, 1, 1, kernel)
+                    if streaming:
+                        spec = _plan.BY_NAME[kernel].spec(plan.spec.width, ahead)
+                        plan = dataclasses.replace(plan, spec=spec)
+                    descend(problem, plan)
                     count += 1
     _plan.forget_availability()
     return count

@@ -174,6 +174,10 @@ THREADS_SCRIPT = textwrap.dedent("""
     cases = [(data, target[:len(data)]) for data in (X, np.asfortranarray(X), small, wide)
              for target in (y, Y)]
     fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[12, 60])
+    # X streaming from memory takes the per-width pass that precompile made ready for it
+    from fastgd import _plan
+    from fastgd._kernels.losses import Squared
+    assert _plan.plan(X, Y, Squared(), 5, 1).kernel == "vectors"
     for data, target in cases:
         fits = [fastgd.fit_linear(data, target, max_iter=5, n_threads=t) for t in (1, 2, 3, 8)]
         for fit in fits[1:]:
