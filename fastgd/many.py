@@ -74,7 +74,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     >>> bool(res.converged.all()), res.w.round(6).tolist()[0], res.b.round(6).tolist()
     (True, [1.0, 2.0, 3.0], [0.5, 0.5, 0.5, 0.5])
     """
-    problems = _problems(X, y, groups)
+    problems = _problems(X, y, groups, n_threads)
     P = len(problems.keys)
     name, loss_value, l2, l1 = loss_and_penalties(loss, delta, l2, l1)
     if on_error not in ON_ERROR:
@@ -103,7 +103,7 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
         B[...] = _shaped(b0, (P,), "b0")
     threads = _threads(n_threads, problems, iters)
     if auto:
-        lrs[...] = _auto_lrs(problems, name, l2, weights)
+        lrs[...] = _auto_lrs(problems, name, l2, weights, threads)
 
     W_last, B_last = np.empty_like(W), np.empty_like(B)
     status = np.zeros(P, np.int8)
@@ -192,7 +192,7 @@ class _Problems:
         return self.X[self.xs[p]:self.xe[p]], self.Y[self.ys[p]:self.ye[p], self.yc[p]]
 
 
-def _problems(X, y, groups):
+def _problems(X, y, groups, n_threads=None):
     X, y = real_array(X, "X"), real_array(y, "y")
     dtype = kernel_dtype(X)
     if groups is not None:
@@ -204,8 +204,7 @@ def _problems(X, y, groups):
             raise ValueError(f"groups and y must have one entry per row of X ({X.shape[0]}), got "
                              f"groups of shape {groups.shape} and y of shape {y.shape}")
         _nonempty(X)
-        keys, inverse = _labels(groups)
-        Xs, Ys, starts = kernels.group_rows(X, y, inverse, len(keys), np.dtype(dtype))
+        keys, Xs, Ys, starts = _grouped(X, y, groups, np.dtype(dtype), n_threads)
         return _Problems(Xs, Ys, starts[:-1], starts[1:], starts[:-1], starts[1:],
                          np.zeros(len(keys)), keys)
     if X.ndim == 3:
@@ -236,18 +235,47 @@ def _problems(X, y, groups):
                      f"got {X.ndim}-D with shape {X.shape}")
 
 
-def _labels(groups):
-    """The sorted distinct labels and each row's place among them: by counting for integer
-    labels of a compact range (no sort), else by one sort."""
+def _grouping(groups):
+    """The sorted distinct labels, the rows in group order and where each group starts: by
+    counting for integer labels of a compact range (no sort), else after one sort."""
     if groups.dtype.kind in "iub" and groups.size:
         low, high = int(groups.min()), int(groups.max())
-        if high - low <= 4 * groups.size:
-            offsets = groups.astype(np.int64) - low
-            present = np.bincount(offsets, minlength=high - low + 1) > 0
-            place = np.cumsum(present) - 1
-            return (np.flatnonzero(present) + low).astype(groups.dtype), place[offsets]
+        if high - low <= 4 * groups.size and high < 2**63:
+            codes = np.subtract(groups, low, dtype=np.int64, casting="unsafe")
+            present, order, starts = kernels.group_order(codes, high - low + 1)
+            return (present + low).astype(groups.dtype), order, starts
     keys, inverse = np.unique(groups, return_inverse=True)
-    return keys, inverse.reshape(-1)
+    _, order, starts = kernels.group_order(inverse.reshape(-1).astype(np.int64, copy=False),
+                                           len(keys))
+    return keys, order, starts
+
+
+def _grouped(X, y, groups, dtype, n_threads):
+    """X's and y's rows in group order (the one copy of X) and where each group starts, copied
+    by the idle cores for large X."""
+    keys, order, starts = _grouping(groups)
+    N, n = X.shape
+    Xs, Ys = np.empty((N, n), dtype), np.empty((N, 1), dtype)
+    edges = np.linspace(0, N, _team_size(n_threads, N * n) + 1).astype(np.int64)
+
+    def member(index):
+        a, b = edges[index], edges[index + 1]
+        if a < b:
+            if X.dtype == dtype:
+                np.take(X, order[a:b], axis=0, out=Xs[a:b])  # lets go of the GIL
+            else:
+                Xs[a:b] = X[order[a:b]]
+            Ys[a:b, 0] = y[order[a:b]]
+    on_team(len(edges) - 1, member)
+    return keys, Xs, Ys, starts
+
+
+def _team_size(n_threads, elements):
+    """Threads for a pass over ``elements``: ``n_threads``, else the idle cores for large data."""
+    threads = thread_request(n_threads)
+    if threads is None:
+        threads = _plan.idle_cores() if elements >= tune.PARALLEL_MIN_ELEMENTS else 1
+    return max(1, min(threads, _plan.cores()))
 
 
 def _nonempty(X):
@@ -274,30 +302,42 @@ def _shaped(value, shape, name):
 
 
 def _threads(n_threads, problems, iters):
-    n_threads = thread_request(n_threads)
-    if n_threads is not None:
-        return max(1, min(n_threads, _plan.cores(), len(problems.keys)))
+    """Threads for the descents: a problem each at most; by default more than one only where
+    the element-updates are many (a hundredth of them counts as a pass's element)."""
     work = float(np.sum((problems.xe - problems.xs) * iters.astype(float))) * problems.X.shape[1]
-    if work < tune.PARALLEL_MIN_ELEMENTS * 100 or len(problems.keys) == 1:
-        return 1
-    return max(1, min(_plan.idle_cores(), len(problems.keys)))
+    return min(_team_size(n_threads, work / 100), len(problems.keys))
 
 
-def _auto_lrs(problems, name, l2, weights):
+def _auto_lrs(problems, name, l2, weights, threads):
     """Each problem's ``1/L``, computed as ``fit_linear`` computes it for that problem alone:
-    by the same compiled Gram matrix, all problems in one call, then one batched eigvalsh."""
+    by the same compiled Gram matrix and LAPACK's eigenvalues, the problems shared among
+    ``threads``."""
     if (problems.xs == problems.xs[0]).all() and (problems.xe == problems.xe[0]).all():
         L = curvature(problems.representative, name, l2, weights=weights)  # one X for all
         return np.full(len(problems.keys), 1.0 / L)
     if problems.X.shape[1] > COMPILED_GRAM_MAX_FEATURES or weights is not None:
         return np.array([1.0 / curvature(problems.rows(p)[0], name, l2, weights=weights)
                          for p in range(len(problems.keys))])
+    A = np.empty((len(problems.keys), problems.X.shape[1] + 1, problems.X.shape[1] + 1))
+    counter = np.zeros(1, np.int64)
     with np.errstate(over="ignore", invalid="ignore"):
-        A = grams(problems.X, problems.xs, problems.xe)
+        on_team(threads, lambda member: grams(counter, problems.X, problems.xs, problems.xe, A))
         finite = np.isfinite(A).all(axis=(1, 2))
         top = np.full(len(A), np.inf)
-        top[finite] = np.linalg.eigvalsh(A[finite])[:, -1]
+        top[finite] = _top_eigenvalues(A[finite], threads)
     return 1.0 / (factor(name) * top + l2)
+
+
+def _top_eigenvalues(A, threads):
+    """The largest eigenvalue of each symmetric matrix of A, by LAPACK (which lets go of the
+    GIL), the matrices shared among ``threads``."""
+    parts = np.array_split(np.arange(len(A)), max(1, min(threads, len(A))))
+    tops = np.empty(len(A))
+
+    def member(index):
+        tops[parts[index]] = np.linalg.eigvalsh(A[parts[index]])[:, -1]
+    on_team(len(parts), member)
+    return tops
 
 
 def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2, weights):

@@ -65,6 +65,26 @@ def test_ragged_groups_of_any_sortable_label_need_not_be_contiguous():
     assert res.converged.all()
 
 
+@pytest.mark.parametrize("labels, dtype", [
+    (np.array([7, -3, 100, 0]), np.float64),            # integers, counted (no sort)
+    (np.array([2**63 + 9, 5, 2**64 - 1], np.uint64), np.float32),  # beyond int64: sorted
+    (np.array([True, False]), np.int32),                # integer X: one float64 copy
+])
+@pytest.mark.parametrize("N, threads", [(300, 1), (40_000, 2)])
+def test_groups_of_integer_labels_and_dtypes_equal_fit_linear(labels, dtype, N, threads):
+    rng = np.random.default_rng(N)
+    X = (rng.standard_normal((N, 2)) * (3 if dtype == np.int32 else 1)).astype(dtype)
+    groups = rng.choice(labels, size=N)
+    y = X @ [1.0, -2.0] + 0.5 + rng.standard_normal(N) * 0.1
+    before = X.copy(), y.copy(), groups.copy()
+    res = fastgd.fit_linear_many(X, y, groups=groups, lr="auto", max_iter=60, n_threads=threads)
+    assert res.keys.tolist() == sorted(labels.tolist()) and res.keys.dtype == labels.dtype
+    problems = [(X[groups == key], y[groups == key]) for key in res.keys]
+    assert_equals_fit_linear(res, problems, lr="auto", max_iter=60)
+    for array, copy in zip((X, y, groups), before):
+        np.testing.assert_array_equal(array, copy)  # inputs untouched
+
+
 def test_each_problem_stops_on_its_own():
     X, y = stacked(6, 30, 2, np.float64, seed=9)
     X[3] *= 10  # a problem that needs a smaller step and more of them

@@ -3,10 +3,12 @@
 import numpy as np
 
 from .._config import jit
+from .sync import fetch_add
 
 
 @jit(inline="always")
-def _gram_into(X, A):
+def gram_into(X, A):
+    """Write ``[X 1]^T [X 1] / m`` of X (m, n) into A (n + 1, n + 1)."""
     m, n = X.shape
     A[:] = 0.0
     for i in range(m):
@@ -26,18 +28,25 @@ def _gram_into(X, A):
 def gram(X):
     """``[X 1]^T [X 1] / m`` of X (m, n), (n + 1, n + 1)."""
     A = np.empty((X.shape[1] + 1, X.shape[1] + 1))
-    _gram_into(X, A)
+    gram_into(X, A)
     return A
 
 
+#: Problems a thread claims at a time in ``grams``.
+CLAIM = 64
+
+
 @jit()
-def grams(X, starts, stops):
-    """``gram`` of rows ``starts[p]:stops[p]`` of X for each problem p, stacked."""
-    n = X.shape[1]
-    out = np.empty((len(starts), n + 1, n + 1))
-    for p in range(len(starts)):
-        _gram_into(X[starts[p]:stops[p]], out[p])
-    return out
+def grams(counter, X, starts, stops, out):
+    """``gram`` of rows ``starts[p]:stops[p]`` of X into ``out[p]``, for each problem p claimed
+    (``CLAIM`` at a time) from ``counter[0]``, so that a team of threads shares them."""
+    P = starts.shape[0]
+    while True:
+        first = fetch_add(counter, 0, CLAIM)
+        if first >= P:
+            return
+        for p in range(first, min(P, first + CLAIM)):
+            gram_into(X[starts[p]:stops[p]], out[p])
 
 
 @jit()

@@ -114,23 +114,31 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
 
 
 @jit()
-def group_rows(X, y, inverse, P, dtype):
-    """X's and y's rows reordered by group (``inverse``: each row's group number, 0..P-1), in
-    one pass, a group's rows in their order: ``(X sorted, y sorted, starts)``, X and y in
-    ``dtype`` (the one copy of X that grouping makes)."""
-    N, n = X.shape
-    starts = np.zeros(P + 1, np.int64)
+def group_order(codes, span):
+    """Rows grouped by their codes (``0 <= codes[i] < span``) by counting, no sort:
+    ``(present, order, starts)``, the codes that occur in ascending order, the rows in group
+    order (a group's rows in their own order), and where each group starts in ``order``."""
+    N = codes.shape[0]
+    counts = np.zeros(span, np.int64)
     for i in range(N):
-        starts[inverse[i] + 1] += 1
+        counts[codes[i]] += 1
+    place = np.empty(span, np.int64)
+    P = 0
+    for c in range(span):
+        place[c] = P
+        P += counts[c] > 0
+    present = np.empty(P, np.int64)
+    starts = np.zeros(P + 1, np.int64)
+    for c in range(span):
+        if counts[c]:
+            present[place[c]] = c
+            starts[place[c] + 1] = counts[c]
     for p in range(P):
         starts[p + 1] += starts[p]
     at = starts[:P].copy()
-    Xs = np.empty((N, n), dtype)
-    ys = np.empty((N, 1), dtype)
+    order = np.empty(N, np.int64)
     for i in range(N):
-        row = at[inverse[i]]
-        at[inverse[i]] += 1
-        for f in range(n):
-            Xs[row, f] = X[i, f]
-        ys[row, 0] = y[i]
-    return Xs, ys, starts
+        p = place[codes[i]]
+        order[at[p]] = i
+        at[p] += 1
+    return present, order, starts
