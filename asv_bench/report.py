@@ -181,7 +181,32 @@ def many(repeat):
                      len(res) / default, default / row_iterations * 1e9])
     many_table = table(["workload", "problems", "python loop / many", "1 thread / default",
                         "problems / s", "ns per row-iteration"], rows)
-    return many_table + "\n\n" + table(["many against one", "ratio"], _many_against_one(repeat))
+    against_one = table(["many against one", "ratio"], _many_against_one(repeat))
+    return "\n\n".join([many_table, _ragged_stages(repeat), against_one])
+
+
+def _ragged_stages(repeat):
+    """Where W8's time goes (default threads): grouping and the copy (``many._problems``),
+    lr="auto" (against the same fit given its rates), the descents; beside them, the floor of
+    the copy (numpy's gather of X in group order, one thread) and the descents' iteration cost."""
+    w = MANY_WORKLOADS["W8"]
+    X, y, groups = make_many(w)
+    res = fit_many(w)
+    order = np.argsort(groups, kind="stable")
+    whole, grouping, given, gather = best_times(
+        lambda: fit_many(w), lambda: fastgd.many._problems(X, y, groups),
+        lambda: fit_many(w, lr=res.lr), lambda: np.take(X, order, axis=0),
+        repeat=max(1, repeat // 2), min_seconds=0)
+    sizes = np.bincount(np.searchsorted(res.keys, groups))
+    small = float(np.sum(res.n_iter[sizes < 20]) / np.sum(res.n_iter))
+    rows = [["whole fit", whole * 1e3, ""],
+            ["labels, row order and the copy of X", grouping * 1e3, ""],
+            ["lr='auto': Gram matrices and eigenvalues", (whole - given) * 1e3, ""],
+            ["descents", (given - grouping) * 1e3,
+             f"{np.sum(res.n_iter):.3g} iterations, {small:.0%} of them in groups of < 20 rows, "
+             f"{(given - grouping) / np.sum(res.n_iter) * 1e9:.3g} ns an iteration"],
+            ["floor of the copy: np.take of X in group order, 1 thread", gather * 1e3, ""]]
+    return table(["W8 stage", "ms", "note"], rows)
 
 
 def _many_against_one(repeat):
