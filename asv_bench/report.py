@@ -482,6 +482,7 @@ def main(argv=None):
     widths = sorted({WORKLOADS[name].features for name in args.workloads}
                     | {w.features for w in MANY_WORKLOADS.values()})
     fastgd.precompile(dtypes=["float64", "float32"], layouts=["C"], read_only=[False, True],
+                      losses=sorted({WORKLOADS[name].loss for name in args.workloads}),
                       widths=widths)
     print(f"## {datetime.date.today().isoformat()}: {machine()}\n")
     print("Ratios taken in one run, best of "

@@ -19,7 +19,7 @@ from . import _tuning as tune
 from ._config import ready, say
 from ._kernels import drivers, passes
 from ._kernels.layout import fortran_copy
-from ._kernels.losses import Squared, describe
+from ._kernels.losses import describe
 from ._kernels.tiles import lanes
 
 #: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: some
@@ -49,21 +49,23 @@ def _columns(X):
 
 @dataclass(frozen=True)
 class Kernel:
-    """One row of the table: a pass, the X it reads, the losses it computes."""
+    """One row of the table: a pass, the X it reads; ``computes(loss)``, whether it runs it."""
 
     name: str
     spec: type
     takes: object  # X -> bool
-    squared_only: bool
     per_width: bool
+
+    def computes(self, loss):
+        return passes.computes(self.spec, type(loss))
 
 
 KERNELS = (
-    Kernel("fixed", passes.FixedWidth, _fixed, squared_only=False, per_width=True),
-    Kernel("vectors", passes.RowVectors, _row_vectors, squared_only=True, per_width=True),
-    Kernel("tile", passes.Tiles, _tiles, squared_only=True, per_width=True),
-    Kernel("columns", passes.Columns, _columns, squared_only=False, per_width=False),
-    Kernel("rows", passes.Rows, lambda X: True, squared_only=False, per_width=False),
+    Kernel("fixed", passes.FixedWidth, _fixed, per_width=True),
+    Kernel("vectors", passes.RowVectors, _row_vectors, per_width=True),
+    Kernel("tile", passes.Tiles, _tiles, per_width=True),
+    Kernel("columns", passes.Columns, _columns, per_width=False),
+    Kernel("rows", passes.Rows, lambda X: True, per_width=False),
 )
 BY_NAME = {kernel.name: kernel for kernel in KERNELS}
 
@@ -253,9 +255,8 @@ _chosen = {}
 
 
 def _choose(X, Y, loss, max_iter, in_place):
-    squared = isinstance(loss, Squared)
     for kernel in KERNELS:
-        if not kernel.takes(X) or (kernel.squared_only and not squared):
+        if not kernel.takes(X) or not kernel.computes(loss):
             continue
         if in_place and kernel.name == "fixed" and not X.flags.f_contiguous:
             continue

@@ -11,7 +11,7 @@ from ._divergence import (BLOWUP, SCALE_ADVICE, badly_scaled, curvature, gram_cu
 from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._kernels.tiles import lanes
-from ._kernels.losses import halved
+from ._kernels.losses import halved, make as make_loss
 from ._validate import check_solver, flag, linear_problem, thread_request
 from .errors import ConvergenceWarning
 from .result import LinearResult
@@ -279,10 +279,10 @@ def precompile(dtypes=DTYPES, layouts=LAYOUTS, read_only=(False, True), losses=(
     By default the width-agnostic kernels that serve every X: each dtype, layout (C-order,
     Fortran-order, strided) and writability, 1-D and 2-D y, for squared loss; ``losses`` adds
     others. Each number of features in ``widths`` also gets the kernels compiled for that
-    width (the fixed-width, row-vector and tile kernels, squared loss), which fits of X that
-    wide then use: they are faster on X in the caches, and take 10-20 s each to compile
-    into a cold cache (milliseconds once cached). Useful before forking workers, or to take
-    compile time out of a first measured call.
+    width (the fixed-width, row-vector and tile kernels, for each loss of ``losses`` that
+    they compute), which fits of X that wide then use: they are faster on X in the caches,
+    and take 10-20 s each to compile into a cold cache (milliseconds once cached). Useful
+    before forking workers, or to take compile time out of a first measured call.
 
     Parameters
     ----------
@@ -315,7 +315,7 @@ def precompile(dtypes=DTYPES, layouts=LAYOUTS, read_only=(False, True), losses=(
         kernels = ["columns" if order == "F" else "rows"]
         for n in widths:
             kernels += [kernel.name for kernel in _plan.KERNELS
-                        if kernel.per_width and loss == "squared"
+                        if kernel.per_width and kernel.computes(make_loss(loss, 1.0))
                         and (kernel.name == "fixed" and n <= 16 or kernel.name != "fixed")]
         for kernel in dict.fromkeys(kernels):
             for n in ([2] if not _plan.BY_NAME[kernel].per_width else widths):

@@ -15,8 +15,8 @@ Which code reads the block is the *type* of ``spec``, resolved when the caller i
 - ``FixedWidth(width)``: contiguous columns, ``len(width)`` of them a constant of the compiled
   variant, so the gradient sums stay in registers; every loss.
 - ``Tiles(width, ahead)``, ``RowVectors(width, ahead)``: C-order X, written in LLVM IR
-  (:mod:`.tiles`, :mod:`.row_vectors`), compiled per width; squared loss only (the planner
-  never sends them another).
+  (:mod:`.tiles`, :mod:`.row_vectors`), compiled per width; squared loss, and Huber's on the
+  row vectors (``computes``: the planner never sends them another).
 
 The order of every sum is fixed by X's shape and the spec, never by the thread count.
 """
@@ -29,7 +29,7 @@ from numba.extending import overload
 from .._config import jit
 from .losses import Squared, error_value, start
 from .registers import reread, stack_zeros
-from .row_vectors import row_vector_pass
+from .row_vectors import LOSSES as ROW_VECTOR_LOSSES, row_vector_pass
 from .tiles import VECTOR_BYTES, tile_pass
 
 Rows = namedtuple("Rows", [])
@@ -38,8 +38,13 @@ FixedWidth = namedtuple("FixedWidth", ["width"])
 Tiles = namedtuple("Tiles", ["width", "ahead"])
 RowVectors = namedtuple("RowVectors", ["width", "ahead"])
 
-#: The passes that run every loss; the others run squared loss only.
-LOSS_GENERIC = (Rows, Columns, FixedWidth)
+#: The losses of the passes that do not run every loss (their rows' errors written in IR).
+_LOSSES_OF = {Tiles: (Squared,), RowVectors: ROW_VECTOR_LOSSES}
+
+
+def computes(spec, loss):
+    """Whether the pass of spec class ``spec`` computes the loss of class ``loss``."""
+    return loss in _LOSSES_OF.get(spec, (loss,))
 
 
 def block_sums(spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb):
@@ -215,22 +220,23 @@ def _tiles(X, Y, Wt, b, block, block_rows, G, gb, width, ahead):
 
 
 @jit(inline="always")
-def _row_vectors(X, Y, Wt, b, block, block_rows, G, gb, width, ahead):
+def _row_vectors(loss, X, Y, Wt, b, block, block_rows, G, gb, width, ahead):
     r0 = block * block_rows
     r1 = min(r0 + block_rows, X.shape[0])
-    sse = 0.0
+    total = 0.0
     for j in range(Y.shape[1]):
-        block_sse, gb[block, j] = row_vector_pass(X, Y[:, j], Wt[j], b[j], r0, r1, G[block, j],
-                                                  ahead, width)
-        sse += block_sse
-    return sse
+        values, gb[block, j] = row_vector_pass(X, Y[:, j], Wt[j], b[j], r0, r1, G[block, j],
+                                               ahead, width, loss)
+        total += values
+    return total
 
 
 @overload(block_sums, inline="always")
 def _block_sums(spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb):
     kind = spec.instance_class
-    if kind not in LOSS_GENERIC and loss.instance_class is not Squared:
-        raise TypingError(f"the {kind.__name__} pass computes squared loss only")
+    if not computes(kind, loss.instance_class):
+        names = " and ".join(c.__name__.lower() for c in _LOSSES_OF[kind])
+        raise TypingError(f"the {kind.__name__} pass computes {names} loss only")
     if kind is Rows:
         return lambda spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb: _rows(
             loss, X, Y, Wt, b, block, block_rows, G, gb)
@@ -245,5 +251,5 @@ def _block_sums(spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb):
             X, Y, Wt, b, block, block_rows, G, gb, spec.width, spec.ahead)
     if kind is RowVectors:
         return lambda spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb: _row_vectors(
-            X, Y, Wt, b, block, block_rows, G, gb, spec.width, spec.ahead)
+            loss, X, Y, Wt, b, block, block_rows, G, gb, spec.width, spec.ahead)
     return None

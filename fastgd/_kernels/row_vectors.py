@@ -24,6 +24,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .losses import Huber, Squared
 from .prefetch import emit_prefetch
 from .registers import LOOP_VECTORS, hidden, register_bytes, register_count, target_features
 from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _arguments, _by_y_stride, _fma, _fold,
@@ -50,22 +51,28 @@ FOLD_MAX_VECTORS = 2
 #: 20 0.74-0.81 to 0.80-0.87; float32 n = 16, 24 and 28 within the noise, 32 2-6 % slower.
 #: Prefetching, it lost (an AVX2 build on the Zen 4: W5 in float32 0.51 to 0.41).
 FOLDED_ROWS_WIDE = 2 * FOLDED_ROWS
+#: The losses whose errors the pass forms (``passes.computes`` tells the planner).
+LOSSES = (Squared, Huber)
 
 
 @intrinsic
-def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
+def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss):
     """Errors and gradient sums of rows ``start .. stop`` of C-order ``X``.
 
     ``y`` the targets (1-D, any stride), ``w`` the weights (contiguous), ``bias`` a number,
     ``g`` (contiguous, ``n`` long) receives the gradient sums, ``ahead`` is None or how many
     elements ahead of each step's rows their lines are prefetched, ``width`` a tuple of
-    ``n >= L`` items (its length is ``n`` when the kernel is compiled). Returns ``(sum of
-    squared errors, sum of errors)`` in float64.
+    ``n >= L`` items (its length is ``n`` when the kernel is compiled), ``loss`` a
+    ``losses.Squared`` or ``losses.Huber`` (whose errors are the residuals clipped to
+    ``delta``, as ``losses.error_value`` has them). Returns ``(sum of the rows' loss values,
+    sum of errors)`` in float64, the squared loss's values ``r * r``.
     """
-    if not _takes(X, w, g, width):
+    if not _takes(X, w, g, width) or getattr(loss, "instance_class", None) not in LOSSES:
         return None
     dtype, n = X.dtype, width.count
-    signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, stop, g, ahead, width)
+    huber = loss.instance_class is Huber
+    signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, stop, g, ahead, width,
+                                                 loss)
 
     def codegen(context, builder, sig, args):
         item = context.get_value_type(dtype)
@@ -88,6 +95,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
             return (rows * K + 2 * K + LOOP_VECTORS) * per_vector <= register_count(features)
 
         x, ys, ws, gs, start, stop, ahead, bias = _arguments(context, builder, sig, args)
+        delta = (context.cast(builder, builder.extract_value(args[9], 0), types.float64, dtype)
+                 if huber else None)
         if K > FOLD_MAX_VECTORS:
             R = 1
         elif ahead is not None or register_count(features) < 32:
@@ -142,13 +151,24 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
             targets = _targets(builder, ys, row, kind, contiguous)
             errors = builder.fadd(_fold(builder, totals), builder.fsub(
                 _splat(builder, kind, bias), targets, flags=_EXACT), flags=_EXACT)
-            wide = (errors if dtype == types.float64
-                    else builder.fpext(errors, ir.VectorType(ir.DoubleType(), count)))
+            values = None
+            if huber:
+                errors, values = _huber(builder, errors, _splat(builder, kind, delta))
+            wide_kind = ir.VectorType(ir.DoubleType(), count)
+            wide, wide_values = ((v if v is None or dtype == types.float64
+                                  else builder.fpext(v, wide_kind)) for v in (errors, values))
             group = min(count, G)
             for first in range(0, count, group):  # a group at a time, as a step of G adds them
-                part = (wide if group == count else builder.shuffle_vector(
-                    wide, wide, _indices(list(range(first, first + group)))))
-                _add_errors(builder, part, errors_sum[group], squares[group])
+                lanes_of = _indices(list(range(first, first + group)))
+                part, part_values = ((v if v is None or group == count
+                                      else builder.shuffle_vector(v, v, lanes_of))
+                                     for v in (wide, wide_values))
+                if part_values is None:
+                    _add_errors(builder, part, errors_sum[group], squares[group])
+                else:
+                    for vector, slot in ((part, errors_sum[group]), (part_values, squares[group])):
+                        builder.store(builder.fadd(builder.load(slot), vector, flags=_EXACT),
+                                      slot)
             for r, (base, xv) in enumerate(zip(bases, rows)):
                 if not keep(count):
                     hidden_base = hidden(builder, base)
@@ -194,3 +214,21 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width):
             for slots in (squares, errors_sum)])
 
     return signature, codegen
+
+
+def _huber(builder, r, delta):
+    """Huber's errors and values of the residuals ``r`` (a vector): ``clip(r, -delta, delta)``
+    and ``c * c / 2 + delta (|r| - |c|)``, as ``losses.error_value`` computes them; a NaN stays
+    NaN."""
+    minus = builder.fsub(ir.Constant(r.type, None), delta, flags=_EXACT)
+    clipped = builder.select(builder.fcmp_ordered("<", r, minus), minus, r)
+    clipped = builder.select(builder.fcmp_ordered(">", clipped, delta), delta, clipped)
+
+    def magnitude(v):
+        return builder.select(builder.fcmp_ordered("<", v, ir.Constant(v.type, None)),
+                              builder.fsub(ir.Constant(v.type, None), v, flags=_EXACT), v)
+    half = ir.Constant(r.type, [0.5] * r.type.count)
+    square = builder.fmul(builder.fmul(half, clipped, flags=_EXACT), clipped, flags=_EXACT)
+    beyond = builder.fmul(delta, builder.fsub(magnitude(r), magnitude(clipped), flags=_EXACT),
+                          flags=_EXACT)
+    return clipped, builder.fadd(square, beyond, flags=_EXACT)

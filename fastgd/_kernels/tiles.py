@@ -162,7 +162,7 @@ def _arguments(context, builder, sig, args):
     """A pass intrinsic's arguments ``(X, y, w, bias, start, count, g, ahead, width)`` as
     ``(x, ys, ws, gs, start, count, ahead, bias)``: the arrays' structures, ``start``,
     ``count`` and ``ahead`` as intp (``ahead`` None where it is None), ``bias`` in X's dtype."""
-    X_, y_, w_, bias_, start_, count_, g_, ahead_, _ = args
+    X_, y_, w_, bias_, start_, count_, g_, ahead_ = args[:8]
     x, ys, ws, gs = (context.make_array(sig.args[i])(context, builder, args[i])
                      for i in (0, 1, 2, 6))
     start = context.cast(builder, start_, sig.args[4], types.intp)
