@@ -71,12 +71,14 @@ USE_CACHE, CACHE_DIR = _cache_dir()
 def _sources_stamp():
     """A hash of every file that compiled kernels are made of: numba stamps a cache entry with
     its function's own file only, so an edit to a helper it inlines (a pass, a loss) would
-    leave the old machine code in use, and two versions of fastgd would share it."""
+    leave the old machine code in use, and two versions of fastgd would share it. The tuning
+    constants are in it too: the kernels read some (block sizes) when they are compiled."""
     digest = hashlib.sha256()
     folder = os.path.dirname(os.path.abspath(__file__))
     paths = [os.path.join(_KERNEL_DIR, name) for name in os.listdir(_KERNEL_DIR)
              if name.endswith(".py")]
-    for path in sorted(paths) + [os.path.join(folder, "_config.py")]:
+    for path in sorted(paths) + [os.path.join(folder, name) for name in ("_config.py",
+                                                                         "_tuning.py")]:
         with open(path, "rb") as handle:
             digest.update(os.path.basename(path).encode() + b"\0" + handle.read())
     return digest.hexdigest()

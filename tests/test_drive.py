@@ -12,7 +12,8 @@ import pytest
 
 import fastgd
 from fastgd import _plan, _tuning
-from conftest import fit_by_kernel, random_problem
+from fastgd._kernels.losses import make
+from conftest import fit_by_kernel, labels_for, random_problem
 
 
 @pytest.mark.parametrize("n_threads, shape, idle, expected", [
@@ -42,12 +43,15 @@ def test_idle_cores_sees_a_busy_process():
     assert during <= before - 1 or during == 1
 
 
-@pytest.mark.parametrize("kernel", ["fixed", "vectors", "tile", "columns", "rows"])
-@pytest.mark.parametrize("loss", ["squared", "huber"])
+TEAM_CASES = [(kernel.name, loss) for kernel in _plan.KERNELS
+              for loss in ("squared", "huber", "logistic") if kernel.computes(make(loss, 1.0))]
+
+
+@pytest.mark.parametrize("kernel, loss", TEAM_CASES)
 def test_a_team_gives_the_bits_of_one_thread(kernel, loss):
-    if loss != "squared" and kernel in ("vectors", "tile"):
-        pytest.skip("squared loss only")
     X, y = random_problem(3000, 9 if kernel == "vectors" else 5)
+    if loss == "logistic":
+        y = labels_for(y)
     if kernel == "columns":
         X = np.asfortranarray(X)
     alone = fit_by_kernel(X, y, kernel, threads=1, max_iter=20, loss=loss, history=True)

@@ -57,14 +57,15 @@ def test_every_kernel_agrees_with_the_reference(kernel, loss, n, dtype):
         assert fit.loss == pytest.approx(ref.loss, rel=rtol)
 
 
-@pytest.mark.parametrize("kernel, loss, what", [("vectors", "logistic", "squared and huber"),
-                                                ("tile", "huber", "squared")])
-def test_kernels_refuse_the_losses_they_lack(kernel, loss, what):
+@pytest.mark.parametrize("kernel, options, what", [
+    ("vectors", dict(sample_weight=np.ones(100)), "weighted"),
+    ("tile", dict(loss="huber"), "huber"), ("tile", dict(loss="logistic"), "logistic")])
+def test_kernels_refuse_the_losses_they_lack(kernel, options, what):
     X, y = random_problem(100, 20)
-    if loss == "logistic":
+    if options.get("loss") == "logistic":
         y = labels_for(y)
-    with pytest.raises(Exception, match=f"computes {what} loss only"):
-        fit_by_kernel(X, y, kernel, loss=loss, max_iter=1)
+    with pytest.raises(Exception, match=f"pass does not compute {what} loss"):
+        fit_by_kernel(X, y, kernel, max_iter=1, **options)
 
 
 @pytest.mark.parametrize("kernel, n, dtype", [
@@ -140,7 +141,9 @@ def test_per_width_kernels_only_where_compiled(monkeypatch):
     assert _choose(wide, ready={"tile", "vectors"}, monkeypatch=monkeypatch) == "vectors"
     assert _choose(np.empty((1000, 20)), ready={"tile", "vectors"}, monkeypatch=monkeypatch) == "tile"
     # Losses a kernel lacks go to one that has them.
-    assert _choose(wide, "logistic", ready={"tile", "vectors"}, monkeypatch=monkeypatch) == "rows"
+    assert _choose(np.empty((1000, 20)), "logistic", ready={"tile", "vectors"},
+                   monkeypatch=monkeypatch) == "rows"
+    assert _choose(wide, "logistic", ready={"tile", "vectors"}, monkeypatch=monkeypatch) == "vectors"
     assert _choose(small, "huber", ready={"fixed"}, monkeypatch=monkeypatch) == "fixed"
     assert _choose(np.empty((1000, 40))[:, ::2], ready={"fixed", "tile", "vectors"},
                    monkeypatch=monkeypatch) == "rows"  # strided, 20 features

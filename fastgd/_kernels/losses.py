@@ -11,16 +11,19 @@ and its value:
 - ``Huber(delta)``: error ``clip(r, -delta, delta)``; value ``r^2 / 2`` within ``delta``, else
   ``delta (|r| - delta / 2)``.
 - ``Logistic()``: accumulates ``z`` itself (y in {0, 1}); error ``sigmoid(z) - y``; value
-  ``log(1 + e^z) - y z``, computed as ``max(z, 0) + log1p(e^-|z|) - y z`` so it never overflows.
+  ``log(1 + e^z) - y z``, computed as ``max(z, 0) + log1p(e^-|z|) - y z`` so it never overflows
+  (``exp`` and ``log1p`` of :mod:`.elementary`, which vectorise across rows).
 - ``Weighted(loss, weights)``: ``loss`` with row ``i``'s error and value times ``weights[i]``
   (weights in X's dtype, scaled to sum to the rows' count, so J stays a mean).
 """
-import math
 from collections import namedtuple
 
+import numpy as np
 from numba import types
 from numba.extending import overload
 from numba.np.numpy_support import as_dtype
+
+from .elementary import logistic_parts
 
 Squared = namedtuple("Squared", [])
 Huber = namedtuple("Huber", ["delta"])
@@ -91,10 +94,8 @@ def _error_value(loss, total, y, row):
         return huber
     if kind is Logistic:
         def logistic(loss, total, y, row):
-            z = float(total)
-            decay = math.exp(-abs(z))  # in (0, 1]: never overflows
-            # sigmoid(z): 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below
-            sigmoid = max(decay, (z >= 0) * 1.0) / (1.0 + decay)
-            return real(sigmoid) - y, max(z, 0.0) + math.log1p(decay) - float(y) * z
+            z = np.float64(total)
+            sigmoid, tail = logistic_parts(z)  # tail = log1p(e^-|z|): never overflows
+            return real(sigmoid) - y, max(z, 0.0) + tail - np.float64(y) * z
         return logistic
     return None

@@ -15,8 +15,8 @@ Which code reads the block is the *type* of ``spec``, resolved when the caller i
 - ``FixedWidth(width)``: contiguous columns, ``len(width)`` of them a constant of the compiled
   variant, so the gradient sums stay in registers; every loss.
 - ``Tiles(width, ahead)``, ``RowVectors(width, ahead)``: C-order X, written in LLVM IR
-  (:mod:`.tiles`, :mod:`.row_vectors`), compiled per width; squared loss, and Huber's on the
-  row vectors (``computes``: the planner never sends them another).
+  (:mod:`.tiles`, :mod:`.row_vectors`), compiled per width; squared loss, and every unweighted
+  loss on the row vectors (``computes``: the planner never sends them another).
 
 The order of every sum is fixed by X's shape and the spec, never by the thread count.
 """
@@ -235,8 +235,8 @@ def _row_vectors(loss, X, Y, Wt, b, block, block_rows, G, gb, width, ahead):
 def _block_sums(spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb):
     kind = spec.instance_class
     if not computes(kind, loss.instance_class):
-        names = " and ".join(c.__name__.lower() for c in _LOSSES_OF[kind])
-        raise TypingError(f"the {kind.__name__} pass computes {names} loss only")
+        raise TypingError(f"the {kind.__name__} pass does not compute "
+                          f"{loss.instance_class.__name__.lower()} loss")
     if kind is Rows:
         return lambda spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb: _rows(
             loss, X, Y, Wt, b, block, block_rows, G, gb)

@@ -24,7 +24,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .losses import Huber, Squared
+from .elementary import emit_logistic_parts
+from .losses import Huber, Logistic, Squared
 from .prefetch import emit_prefetch
 from .registers import LOOP_VECTORS, hidden, register_bytes, register_count, target_features
 from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _arguments, _by_y_stride, _fma, _fold,
@@ -51,8 +52,11 @@ FOLD_MAX_VECTORS = 2
 #: 20 0.74-0.81 to 0.80-0.87; float32 n = 16, 24 and 28 within the noise, 32 2-6 % slower.
 #: Prefetching, it lost (an AVX2 build on the Zen 4: W5 in float32 0.51 to 0.41).
 FOLDED_ROWS_WIDE = 2 * FOLDED_ROWS
+#: Rows a step takes for the logistic loss, whatever the row's length: its exp and log1p run on a
+#: vector of the step's errors, and a row at a time their chain of dependent FMAs sets the pace.
+LOGISTIC_ROWS = FOLDED_ROWS_WIDE
 #: The losses whose errors the pass forms (``passes.computes`` tells the planner).
-LOSSES = (Squared, Huber)
+LOSSES = (Squared, Huber, Logistic)
 
 
 @intrinsic
@@ -62,15 +66,14 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
     ``y`` the targets (1-D, any stride), ``w`` the weights (contiguous), ``bias`` a number,
     ``g`` (contiguous, ``n`` long) receives the gradient sums, ``ahead`` is None or how many
     elements ahead of each step's rows their lines are prefetched, ``width`` a tuple of
-    ``n >= L`` items (its length is ``n`` when the kernel is compiled), ``loss`` a
-    ``losses.Squared`` or ``losses.Huber`` (whose errors are the residuals clipped to
-    ``delta``, as ``losses.error_value`` has them). Returns ``(sum of the rows' loss values,
-    sum of errors)`` in float64, the squared loss's values ``r * r``.
+    ``n >= L`` items (its length is ``n`` when the kernel is compiled), ``loss`` one of
+    ``LOSSES``, whose errors and values are those of ``losses.error_value``. Returns ``(sum of
+    the rows' loss values, sum of errors)`` in float64, the squared loss's values ``r * r``.
     """
     if not _takes(X, w, g, width) or getattr(loss, "instance_class", None) not in LOSSES:
         return None
     dtype, n = X.dtype, width.count
-    huber = loss.instance_class is Huber
+    huber, logistic = loss.instance_class is Huber, loss.instance_class is Logistic
     signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, stop, g, ahead, width,
                                                  loss)
 
@@ -97,7 +100,9 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
         x, ys, ws, gs, start, stop, ahead, bias = _arguments(context, builder, sig, args)
         delta = (context.cast(builder, builder.extract_value(args[9], 0), types.float64, dtype)
                  if huber else None)
-        if K > FOLD_MAX_VECTORS:
+        if logistic:
+            R = LOGISTIC_ROWS
+        elif K > FOLD_MAX_VECTORS:
             R = 1
         elif ahead is not None or register_count(features) < 32:
             R = FOLDED_ROWS
@@ -148,15 +153,24 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                 totals.append(partial[0] if K == 1
                               else builder.fadd(partial[0], partial[1], flags=_EXACT))
             kind = ir.VectorType(item, count)
+            wide_kind = ir.VectorType(ir.DoubleType(), count)
+
+            def widen(v):
+                return v if v is None or dtype == types.float64 else builder.fpext(v, wide_kind)
             targets = _targets(builder, ys, row, kind, contiguous)
-            errors = builder.fadd(_fold(builder, totals), builder.fsub(
-                _splat(builder, kind, bias), targets, flags=_EXACT), flags=_EXACT)
             values = None
+            if logistic:
+                errors, values = _logistic(builder, builder.fadd(
+                    _fold(builder, totals), _splat(builder, kind, bias), flags=_EXACT),
+                    targets, widen)
+            else:
+                errors = builder.fadd(_fold(builder, totals), builder.fsub(
+                    _splat(builder, kind, bias), targets, flags=_EXACT), flags=_EXACT)
             if huber:
                 errors, values = _huber(builder, errors, _splat(builder, kind, delta))
-            wide_kind = ir.VectorType(ir.DoubleType(), count)
-            wide, wide_values = ((v if v is None or dtype == types.float64
-                                  else builder.fpext(v, wide_kind)) for v in (errors, values))
+                values = widen(values)
+            wide = widen(errors)
+            wide_values = values
             group = min(count, G)
             for first in range(0, count, group):  # a group at a time, as a step of G adds them
                 lanes_of = _indices(list(range(first, first + group)))
@@ -232,3 +246,18 @@ def _huber(builder, r, delta):
     beyond = builder.fmul(delta, builder.fsub(magnitude(r), magnitude(clipped), flags=_EXACT),
                           flags=_EXACT)
     return clipped, builder.fadd(square, beyond, flags=_EXACT)
+
+
+def _logistic(builder, z, y, widen):
+    """The logistic loss's errors ``sigmoid(z) - y`` (in z's type) and values ``max(z, 0) +
+    log1p(e^-|z|) - y z`` (float64) of the predictions ``z`` (a vector), as
+    ``losses.error_value`` computes them."""
+    z_wide, y_wide = widen(z), widen(y)
+    sigmoid, tail = emit_logistic_parts(builder, z_wide)
+    if sigmoid.type != z.type:
+        sigmoid = builder.fptrunc(sigmoid, z.type)
+    zero = ir.Constant(z_wide.type, None)
+    positive = builder.select(builder.fcmp_ordered(">", z_wide, zero), z_wide, zero)
+    values = builder.fsub(builder.fadd(positive, tail, flags=_EXACT),
+                          builder.fmul(y_wide, z_wide, flags=_EXACT), flags=_EXACT)
+    return builder.fsub(sigmoid, y, flags=_EXACT), values
