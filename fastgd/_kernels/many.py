@@ -77,6 +77,9 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
     Wt_last = np.empty((1, n), W.dtype)
     b_last = np.empty(1, W.dtype)
     no_columns = np.empty(0)  # not standardised
+    # Member 0 of a team of 1 as int64 variables: literal 0 and 1 would type (and cache) a
+    # descend of its own with them as constants, whose fast-math sums LLVM may order otherwise.
+    first_member, one_member = np.int64(0), np.int64(1)
     while True:
         p = fetch_add(counter, 0, 1)
         if p >= stop:
@@ -95,10 +98,10 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         state[CEILING] = np.inf
         Wt[0, :] = W[p]
         b[0] = B[p]
-        code = descend(0, 1, Xp, Yp, Wt, b, thread_spec(spec, rows, X.dtype), loss, settings,
-                       np.empty((1, blocks, 1, n), X.dtype), np.empty((1, blocks, 1)),
-                       np.empty((1, blocks)), flags, run, state, dW, db, history, Wt_last,
-                       b_last)
+        code = descend(first_member, one_member, Xp, Yp, Wt, b, thread_spec(spec, rows, X.dtype),
+                       loss, settings, np.empty((1, blocks, 1, n), X.dtype),
+                       np.empty((1, blocks, 1)), np.empty((1, blocks)), flags, run, state, dW,
+                       db, history, Wt_last, b_last)
         W[p] = Wt[0]
         B[p] = b[0]
         W_last[p] = Wt_last[0]
