@@ -1,5 +1,10 @@
 """fit_linear_many: every input form, each problem equal to fit_linear on it alone bit for bit,
 its own stop, failures reported per problem, and bad input."""
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -175,3 +180,29 @@ def test_one_problem_is_fit_linear_with_its_threads():
     assert fastgd.fit_linear_many(bad, y[None, :50], on_error="mark").status.tolist() == [2]
     with pytest.raises(fastgd.DivergenceError, match="problem 0"):
         fastgd.fit_linear_many(X[:, :50], 1e3 * y[None, :50], lr=5.0)
+
+
+CACHED_SCRIPT = textwrap.dedent("""
+    import numpy as np, fastgd
+    fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[2])
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((2, 6000, 2))
+    y = X @ np.array([1.0, -2.0]) + 0.5 + 0.1 * rng.standard_normal((2, 6000))
+    res = fastgd.fit_linear_many(X, y, lr="auto", max_iter=60, n_threads=1)
+    for p in range(2):
+        alone = fastgd.fit_linear(X[p], y[p], lr="auto", max_iter=60)
+        assert res[p].w.tobytes() == alone.w.tobytes(), p
+        assert res[p].grad_norm == alone.grad_norm, (p, res[p].grad_norm, alone.grad_norm)
+    print("same bits")
+""")
+
+
+def test_the_many_driver_loaded_from_the_cache_gives_fit_linears_bits(tmp_path):
+    # Problems of two blocks on the fixed-width pass, in a process that compiles the drivers and
+    # in one that loads them from numba's cache (a driver once cached a descend of its own).
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", CACHED_SCRIPT], env=env, capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stderr
+        assert "same bits" in out.stdout
