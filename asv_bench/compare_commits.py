@@ -23,9 +23,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 THRESHOLDS = os.path.join(HERE, "thresholds.json")
-#: What --quick times: one-thread fits across the workloads, many problems, minimize.
-QUICK = ("linear.FitLinear.time_fast", "many.FitLinearMany.time_fit_linear_many",
-         "descent.Minimize.time_jitted_gradient")
+#: What --quick times: fits across the workloads (on the passes of a first use, and precompiled),
+#: many problems, minimize.
+QUICK = ("linear.FitLinear.time_fast", "linear.FitLinearPrecompiled.time_fast",
+         "many.FitLinearMany.time_fit_linear_many", "descent.Minimize.time_jitted_gradient")
 #: A round's best-of: calls per round fill at least this many seconds.
 ROUND_SECONDS = 0.05
 

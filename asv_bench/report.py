@@ -41,7 +41,8 @@ import fastgd  # noqa: E402
 from fastgd import _plan  # noqa: E402
 from fastgd._kernels.elementary import logistic_parts  # noqa: E402
 from benchmarks.common import (LR, MANY_WORKLOADS, WORKLOADS, best_times, fit,  # noqa: E402
-                               fit_by_kernel, fit_many, make_many, make_problem, read_passes)
+                               fit_by_kernel, fit_many, make_many, make_problem, precompile_for,
+                               read_passes)
 
 FMA = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -481,11 +482,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="only the workloads' table (no bounds, threads or first fits)")
     args = parser.parse_args(argv)
-    widths = sorted({WORKLOADS[name].features for name in args.workloads}
-                    | {w.features for w in MANY_WORKLOADS.values()})
-    fastgd.precompile(dtypes=["float64", "float32"], layouts=["C"], read_only=[False, True],
-                      losses=sorted({WORKLOADS[name].loss for name in args.workloads}),
-                      widths=widths)
+    precompile_for([WORKLOADS[name] for name in args.workloads] + list(MANY_WORKLOADS.values()))
     print(f"## {datetime.date.today().isoformat()}: {machine()}\n")
     print("Ratios taken in one run, best of "
           f"{args.repeat} rounds; floor = one vectorised read of X per iteration.\n")

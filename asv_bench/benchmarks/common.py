@@ -106,6 +106,16 @@ def make_many(workload):
     return X, y, groups
 
 
+def precompile_for(workloads):
+    """Compile (or load) the per-width passes that fits of these workloads (``Workload`` or
+    ``ManyWorkload``) run, as a program that fits one width many times would (writable X only:
+    read-only X runs the same variant, through a writable alias)."""
+    for w in workloads:
+        fastgd.precompile(dtypes=[getattr(w, "dtype", "float64")], layouts=["C"],
+                          read_only=[False], losses=[getattr(w, "loss", "squared")],
+                          widths=[w.features])
+
+
 def fit_many(workload, **options):
     """``fastgd.fit_linear_many`` on the workload's problems."""
     X, y, groups = make_many(workload)

@@ -3,7 +3,7 @@ import numpy as np
 
 from fastgd import reference
 
-from .common import LR, WORKLOADS, fit, make_problem, read_passes
+from .common import LR, WORKLOADS, fit, make_problem, precompile_for, read_passes
 
 
 class FitLinear:
@@ -40,6 +40,23 @@ class FitLinear:
         return float(max(np.max(np.abs(fast.w - ref.w)), abs(fast.b - ref.b)))
 
     track_max_abs_diff_from_reference.unit = "abs difference"
+
+
+class FitLinearPrecompiled:
+    """``fit_linear`` on each workload once ``precompile`` has readied its width: the per-width
+    passes that the report times (``FitLinear`` times what a first use of a width runs)."""
+
+    params = list(WORKLOADS)
+    param_names = ["workload"]
+    timeout = 600
+
+    def setup(self, name):
+        self.workload = WORKLOADS[name]
+        precompile_for([self.workload])
+        fit(self.workload, max_iter=0)
+
+    def time_fast(self, name):
+        fit(self.workload)
 
 
 class FirstFit:
