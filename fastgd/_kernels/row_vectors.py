@@ -130,7 +130,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
         widths = [L] * (K - 1) + [tail]
         sums = [cgutils.alloca_once_value(builder, ir.Constant(ir.VectorType(item, width), None))
                 for width in widths]
-        # The sums of the errors and of their squares, a lane for each row of a group.
+        # The sums of the errors and of their values (squared loss: their squares), a lane for
+        # each row of a group.
         squares, errors_sum = ({count: cgutils.alloca_once_value(
             builder, ir.Constant(ir.VectorType(ir.DoubleType(), count), None))
             for count in {G, 1}} for _ in range(2))
@@ -170,13 +171,12 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                 errors, values = _huber(builder, errors, _splat(builder, kind, delta))
                 values = widen(values)
             wide = widen(errors)
-            wide_values = values
             group = min(count, G)
             for first in range(0, count, group):  # a group at a time, as a step of G adds them
                 lanes_of = _indices(list(range(first, first + group)))
                 part, part_values = ((v if v is None or group == count
                                       else builder.shuffle_vector(v, v, lanes_of))
-                                     for v in (wide, wide_values))
+                                     for v in (wide, values))
                 if part_values is None:
                     _add_errors(builder, part, errors_sum[group], squares[group])
                 else:
