@@ -256,7 +256,7 @@ def _grouped(X, y, groups, dtype, n_threads):
     keys, order, starts = _grouping(groups)
     N, n = X.shape
     Xs, Ys = np.empty((N, n), dtype), np.empty((N, 1), dtype)
-    edges = np.linspace(0, N, _team_size(n_threads, N * n) + 1).astype(np.int64)
+    edges = _edges(N, _team_size(n_threads, N * n))
 
     def member(index):
         a, b = edges[index], edges[index + 1]
@@ -268,6 +268,12 @@ def _grouped(X, y, groups, dtype, n_threads):
             Ys[a:b, 0] = y[order[a:b]]
     on_team(len(edges) - 1, member)
     return keys, Xs, Ys, starts
+
+
+def _edges(count, parts):
+    """Where each of ``parts`` runs of ``count`` items starts, and the end: the runs of
+    ``sync.share``, as even as they can be."""
+    return np.arange(parts + 1) * count // parts
 
 
 def _team_size(n_threads, elements):
@@ -331,12 +337,13 @@ def _auto_lrs(problems, name, l2, weights, threads):
 def _top_eigenvalues(A, threads):
     """The largest eigenvalue of each symmetric matrix of A, by LAPACK (which lets go of the
     GIL), the matrices shared among ``threads``."""
-    parts = np.array_split(np.arange(len(A)), max(1, min(threads, len(A))))
+    edges = _edges(len(A), max(1, min(threads, len(A))))
     tops = np.empty(len(A))
 
     def member(index):
-        tops[parts[index]] = np.linalg.eigvalsh(A[parts[index]])[:, -1]
-    on_team(len(parts), member)
+        a, b = edges[index], edges[index + 1]
+        tops[a:b] = np.linalg.eigvalsh(A[a:b])[:, -1]
+    on_team(len(edges) - 1, member)
     return tops
 
 

@@ -15,8 +15,9 @@ import math
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic
+
+from .tiles import float_intrinsic
 
 _FLAGS = ("arcp",)
 _INV_LN2 = 1.4426950408889634
@@ -34,14 +35,6 @@ def _constant(kind, value):
     return ir.Constant(kind, value)
 
 
-def _intrinsic(builder, name, *values):
-    kind = values[0].type
-    suffix = f"v{kind.count}f64" if isinstance(kind, ir.VectorType) else "f64"
-    function = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(kind, [kind] * len(values)), f"llvm.{name}.{suffix}")
-    return builder.call(function, list(values))
-
-
 def _polynomial(builder, x, terms):
     """``sum(terms[i] x^i)`` by Estrin's scheme: pairs, then pairs of pairs, so the chain of
     dependent FMAs is log2 of the terms long (Horner's rule made it as long as the terms, and
@@ -49,7 +42,7 @@ def _polynomial(builder, x, terms):
     parts = [_constant(x.type, term) for term in terms]
     power = x
     while len(parts) > 1:
-        pairs = [_intrinsic(builder, "fma", parts[i + 1], power, parts[i])
+        pairs = [float_intrinsic(builder, "fma", parts[i + 1], power, parts[i])
                  for i in range(0, len(parts) - 1, 2)]
         parts = pairs + parts[len(pairs) * 2:]
         if len(parts) > 1:
@@ -63,10 +56,10 @@ def emit_exp_nonpositive(builder, x):
     kind = x.type
     low = _constant(kind, _EXP_LOW)
     x = builder.select(builder.fcmp_unordered("<", x, low), low, x)
-    k = _intrinsic(builder, "floor", _intrinsic(builder, "fma", x, _constant(kind, _INV_LN2),
-                                                _constant(kind, 0.5)))
-    r = _intrinsic(builder, "fma", k, _constant(kind, -_LN2_HI), x)
-    r = _intrinsic(builder, "fma", k, _constant(kind, -_LN2_LO), r)
+    scaled = float_intrinsic(builder, "fma", x, _constant(kind, _INV_LN2), _constant(kind, 0.5))
+    k = float_intrinsic(builder, "floor", scaled)
+    r = float_intrinsic(builder, "fma", k, _constant(kind, -_LN2_HI), x)
+    r = float_intrinsic(builder, "fma", k, _constant(kind, -_LN2_LO), r)
     integers = (ir.VectorType(ir.IntType(64), kind.count) if isinstance(kind, ir.VectorType)
                 else ir.IntType(64))
     exponent = builder.shl(builder.add(builder.fptosi(k, integers), _constant(integers, 1023)),
@@ -88,7 +81,7 @@ def emit_logistic_parts(builder, z):
     loss's error is the first less y, its value ``max(z, 0) + second - y z``."""
     kind = z.type
     decay = emit_exp_nonpositive(builder, builder.fsub(
-        _constant(kind, 0.0), _intrinsic(builder, "fabs", z), flags=_FLAGS))
+        _constant(kind, 0.0), float_intrinsic(builder, "fabs", z), flags=_FLAGS))
     one = _constant(kind, 1.0)
     # 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below: never overflows
     top = builder.select(builder.fcmp_ordered(">=", z, _constant(kind, 0.0)), one, decay)

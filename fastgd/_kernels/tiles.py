@@ -55,12 +55,20 @@ def _splat(builder, vector_type, scalar):
     return builder.shuffle_vector(one, one, _indices([0] * vector_type.count))
 
 
+def float_intrinsic(builder, name, *values):
+    """LLVM's ``llvm.<name>`` on float values of one type, scalars or vectors (``fma``,
+    ``floor``, ``fabs``)."""
+    kind = values[0].type
+    suffix = (f"v{kind.count}{kind.element.intrinsic_name}" if isinstance(kind, ir.VectorType)
+              else kind.intrinsic_name)
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(kind, [kind] * len(values)), f"llvm.{name}.{suffix}")
+    return builder.call(function, list(values))
+
+
 def _fma(builder, a, b, c):
     """``a * b + c`` rounded once, lane by lane."""
-    kind = f"v{a.type.count}f{a.type.element.intrinsic_name[1:]}"
-    fma = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(a.type, [a.type] * 3), f"llvm.fma.{kind}")
-    return builder.call(fma, [a, b, c])
+    return float_intrinsic(builder, "fma", a, b, c)
 
 
 def _opaque(builder, value, register):
