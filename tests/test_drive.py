@@ -136,6 +136,9 @@ INTERRUPTED = textwrap.dedent("""
     Xc, yc = X.copy(), y.copy()
     threads = None if sys.argv[1] == "default" else int(sys.argv[1])
     fastgd.fit_linear(X, y, max_iter=1, n_threads=threads)
+    # The long fit below would compile the per-width passes first (its work pays for them):
+    # ready them now, so that the interrupt lands in a running fit, not in LLVM.
+    fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[20])
     print("ready", flush=True)
     try:
         fastgd.fit_linear(X, y, max_iter=10**9, lr=1e-6, n_threads=threads)

@@ -21,8 +21,8 @@ import numpy as np
 from .. import _tuning as tune
 from .._config import jit
 from .borrowed import borrowed
-from .exact import add, mul, sub
-from .passes import block_sums
+from .exact import add, div, mul, sub
+from .passes import block_sums, features
 from .sync import meet, share
 
 OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
@@ -83,15 +83,9 @@ def _soft(v, t):
 
 
 @jit(inline="always")
-def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db):
+def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db, n):
     """Add the block slots in block order into the gradient ``dW``, ``db`` (times ``scale``,
-    1/m), with the L2 penalty's share; return (J, gradient norm). With an L1 penalty the norm
-    is the gradient mapping's, ``(w - prox(w - lr dW)) / lr``, zero exactly at the optimum.
-    Standardised (``settings.spread`` not empty), ``dW`` is the gradient in ``v = spread w``,
-    ``(dW - center db) / spread``, and the penalties are on ``v``.
-
-    :mod:`.exact` arithmetic: nothing fused or reordered, so the bits are those written here.
-    """
+    1/m), with the L2 penalty's share; return (J, gradient norm) (:func:`_finish`)."""
     dW[:] = 0.0
     db[:] = 0.0
     total = 0.0
@@ -101,45 +95,60 @@ def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db):
             slot = block + GAP * member
             for j in range(dW.shape[0]):
                 db[j] = add(db[j], gb[slot, j])
-                for f in range(dW.shape[1]):
+                for f in range(n):
                     dW[j, f] = add(dW[j, f], np.float64(G[slot, j, f]))
             total = add(total, values[slot])
-    loss = mul(mul(settings.half, scale), total)
+    return _finish(dW, db, total, scale, settings, Wt, dW, db, n)
+
+
+@jit(inline="always")
+def _finish(S, sb, total, scale, settings, Wt, dW, db, n):
+    """The gradient ``dW``, ``db`` from the sums ``S`` (k, n), ``sb`` (k,) and ``total`` of
+    every row (one block's slot, or ``dW``, ``db`` themselves), and (J, gradient norm). With an
+    L1 penalty the norm is the gradient mapping's, ``(w - prox(w - lr dW)) / lr``, zero exactly
+    at the optimum. Standardised (``settings.spread`` not empty), ``dW`` is the gradient in
+    ``v = spread w``, ``(dW - center db) / spread``, and the penalties are on ``v``.
+
+    :mod:`.exact` arithmetic: nothing fused or reordered, so the bits are those written here.
+    A sum starts from +0.0 as a sum of slots does, whichever ``S`` holds it.
+    """
+    loss = mul(mul(settings.half, scale), add(0.0, total))
     squares = 0.0
     for j in range(dW.shape[0]):
-        db[j] = mul(db[j], scale) if settings.intercept else 0.0
-        squares = add(squares, mul(db[j], db[j]))
-        for f in range(dW.shape[1]):
-            dW[j, f] = mul(dW[j, f], scale)
+        dbj = mul(add(0.0, sb[j]), scale) if settings.intercept else 0.0
+        db[j] = dbj
+        squares = add(squares, mul(dbj, dbj))
+        for f in range(n):
+            d = mul(add(0.0, np.float64(S[j, f])), scale)
             w = np.float64(Wt[j, f])
             if settings.spread.size:
-                dW[j, f] = sub(dW[j, f], mul(settings.center[f], db[j])) / settings.spread[f]
+                d = div(sub(d, mul(settings.center[f], dbj)), settings.spread[f])
                 w = mul(w, settings.spread[f])
             if settings.l2 > 0:
-                dW[j, f] = add(dW[j, f], mul(settings.l2, w))
+                d = add(d, mul(settings.l2, w))
                 loss = add(loss, mul(mul(0.5, settings.l2), mul(w, w)))
             if settings.l1 > 0:
                 loss = add(loss, mul(settings.l1, abs(w)))
-                step = sub(w, _soft(sub(w, mul(settings.lr, dW[j, f])),
-                                    mul(settings.lr, settings.l1)))
-                mapped = step / settings.lr
+                step = sub(w, _soft(sub(w, mul(settings.lr, d)), mul(settings.lr, settings.l1)))
+                mapped = div(step, settings.lr)
                 squares = add(squares, mul(mapped, mapped))
             else:
-                squares = add(squares, mul(dW[j, f], dW[j, f]))
+                squares = add(squares, mul(d, d))
+            dW[j, f] = d
     return loss, math.sqrt(squares)
 
 
 @jit(inline="always")
-def _update(Wt, b, dW, db, settings):
+def _update(Wt, b, dW, db, settings, n):
     """The simultaneous step ``W -= lr dW, b -= lr db`` in float64 (stored in W's dtype), then
     the L1 penalty's proximal step on W; standardised, the same step on ``v`` and ``c``."""
     lr = settings.lr
     if settings.spread.size:
-        _update_standardised(Wt, b, dW, db, settings)
+        _update_standardised(Wt, b, dW, db, settings, n)
         return
     for j in range(Wt.shape[0]):
         b[j] = sub(np.float64(b[j]), mul(lr, db[j]))
-        for f in range(Wt.shape[1]):
+        for f in range(n):
             v = sub(np.float64(Wt[j, f]), mul(lr, dW[j, f]))
             if settings.l1 > 0:
                 v = _soft(v, mul(lr, settings.l1))
@@ -147,19 +156,19 @@ def _update(Wt, b, dW, db, settings):
 
 
 @jit(inline="always")
-def _update_standardised(Wt, b, dW, db, settings):
+def _update_standardised(Wt, b, dW, db, settings, n):
     lr, center, spread = settings.lr, settings.center, settings.spread
     for j in range(Wt.shape[0]):
         c = np.float64(b[j])
-        for f in range(Wt.shape[1]):
+        for f in range(n):
             c = add(c, mul(center[f], np.float64(Wt[j, f])))
         c = sub(c, mul(lr, db[j]))
-        for f in range(Wt.shape[1]):
+        for f in range(n):
             v = sub(mul(np.float64(Wt[j, f]), spread[f]), mul(lr, dW[j, f]))
             if settings.l1 > 0:
                 v = _soft(v, mul(lr, settings.l1))
-            Wt[j, f] = v / spread[f]
-        for f in range(Wt.shape[1]):
+            Wt[j, f] = div(v, spread[f])
+        for f in range(n):
             c = sub(c, mul(center[f], np.float64(Wt[j, f])))
         b[j] = c
 
@@ -193,32 +202,43 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
     m = X.shape[0]
     blocks = (m + settings.block_rows - 1) // settings.block_rows
     first, last = share(blocks, member, members)
-    k, n = Wt.shape
+    k = Wt.shape[0]
+    n = features(spec, Wt)  # a constant where the pass fixes the width: the loops unroll
     scale = 1.0 / m  # once: a division every iteration costs small fits a third
     ceiling = state[CEILING]
     J, grad_norm = state[LOSS], state[GRAD_NORM]
     updates = run[UPDATES]
     first_update = updates
     pending = run[PENDING] == 1
+    stop = run[STOP]
+    # The slots of each set (two alternate in a team), and this member's own part of them:
+    # its blocks' sums, GAP slots on from the previous member's.
+    odd_set = G.shape[0] - 1
+    sets = ((G[0], gb[0], values[0]), (G[odd_set], gb[odd_set], values[odd_set]))
+    own = GAP * member
+    mine = ((sets[0][0][own:], sets[0][1][own:], sets[0][2][own:]),
+            (sets[1][0][own:], sets[1][1][own:], sets[1][2][own:]))
     while True:
         if not pending:
-            half = updates & (G.shape[0] - 1)
-            # This member's slots: its blocks' sums, GAP slots on from the previous member's.
-            Gh = G[half, GAP * member:]
-            gbh = gb[half, GAP * member:]
-            valuesh = values[half, GAP * member:]
+            odd = (updates & odd_set) == 1
+            Gs, gbs, valuess = sets[1] if odd else sets[0]
+            Gm, gbm, valuesm = mine[1] if odd else mine[0]
             for block in range(first, last):
-                valuesh[block] = block_sums(spec, loss, member, X, Y, Wt, b, block,
-                                            settings.block_rows, Gh, gbh)
+                valuesm[block] = block_sums(spec, loss, member, X, Y, Wt, b, block,
+                                            settings.block_rows, Gm, gbm)
             if members > 1:
                 meet(sync, member, members, updates + 1)
-            J, grad_norm = _reduce(G[half], gb[half], values[half], blocks, members, scale,
-                                   settings, Wt, dW, db)
+            if blocks == 1:  # one member, whose one slot holds the sums (most small fits)
+                J, grad_norm = _finish(Gs[0], gbs[0], valuess[0], scale, settings, Wt, dW, db,
+                                       n)
+            else:
+                J, grad_norm = _reduce(Gs, gbs, valuess, blocks, members, scale, settings, Wt,
+                                       dW, db, n)
             status, ceiling = checkpoint(J, grad_norm, updates, ceiling, settings.blowup,
                                          settings.max_iter, settings.tol)
-            if status == CONTINUE and updates == run[STOP]:
+            if status == CONTINUE and updates == stop:
                 run[PENDING] = 1  # every member returns here; member 0 writes the rest
-            if status != CONTINUE or updates == run[STOP]:
+            if status != CONTINUE or updates == stop:
                 if member == 0:
                     run[UPDATES] = updates
                     state[CEILING], state[LOSS], state[GRAD_NORM] = ceiling, J, grad_norm
@@ -232,7 +252,7 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                 b_last[j] = b[j]
                 for f in range(n):
                     Wt_last[j, f] = Wt[j, f]
-        _update(Wt, b, dW, db, settings)
+        _update(Wt, b, dW, db, settings, n)
         updates += 1
 
 
@@ -241,7 +261,8 @@ def settle(G, gb, values, m, settings, Wt, dW, db, updates, state):
     """An iteration's end from the sums of every row (one slot of ``G``, ``gb``, ``values``,
     float64), as ``descend`` ends one: the gradient into ``dW``, ``db``, then the stop test;
     returns the status and writes ``state``. A distributed fit's driver runs it."""
-    J, grad_norm = _reduce(G, gb, values, 1, 1, 1.0 / m, settings, Wt, dW, db)
+    J, grad_norm = _finish(G[0], gb[0], values[0], 1.0 / m, settings, Wt, dW, db,
+                           Wt.shape[1])
     status, state[CEILING] = checkpoint(J, grad_norm, updates, state[CEILING], settings.blowup,
                                         settings.max_iter, settings.tol)
     state[LOSS], state[GRAD_NORM] = J, grad_norm
@@ -251,4 +272,4 @@ def settle(G, gb, values, m, settings, Wt, dW, db, updates, state):
 @jit()
 def update(Wt, b, dW, db, settings):
     """``descend``'s update, for a driver that computes the gradient elsewhere."""
-    _update(Wt, b, dW, db, settings)
+    _update(Wt, b, dW, db, settings, Wt.shape[1])

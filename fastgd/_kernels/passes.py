@@ -47,6 +47,19 @@ def computes(spec, loss):
     return loss in _LOSSES_OF.get(spec, (loss,))
 
 
+def features(spec, Wt):
+    """The number of features: ``len(spec.width)``, a constant of the caller's compiled code,
+    for a pass compiled per width; else ``Wt.shape[1]``."""
+
+
+@overload(features, inline="always")
+def _features(spec, Wt):
+    if "width" in getattr(spec, "fields", ()):
+        count = spec.types[spec.fields.index("width")].count
+        return lambda spec, Wt: count
+    return lambda spec, Wt: Wt.shape[1]
+
+
 def block_sums(spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb):
     """Write block ``block``'s gradient sums into ``G[block]``, ``gb[block]``; return its loss sum."""
 
