@@ -92,6 +92,12 @@ def on_team(threads, member):
     return result
 
 
+#: What a one-thread descent gets for the team's flags (it never meets anyone, so never
+#: reads or writes them) and for a history it does not keep (empty): shared, never written.
+_NO_TEAM = np.zeros(sync.DONE + sync.LINE * 2, np.int64)
+_NO_HISTORY = np.empty((0, 2))
+
+
 @dataclass
 class Outcome:
     """How a descent ended: ``status`` (a ``drivers`` code, ``OK`` when a callback stopped it),
@@ -176,14 +182,14 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     G = np.empty((halves, slots, k, n), X.dtype)
     gb = np.empty((halves, slots, k))
     values = np.empty((halves, slots))
-    flags = np.zeros(sync.DONE + sync.LINE * (threads + 1), np.int64)
+    flags = _NO_TEAM if threads == 1 else np.zeros(sync.DONE + sync.LINE * (threads + 1),
+                                                   np.int64)
     counters = np.zeros(3, np.int64)
     state = np.array([np.inf, np.nan, np.nan])
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     # Each member its own state and gradient: all end every iteration with the same bits.
-    own = [(Wt, b) if member == 0 else (_apart(Wt.shape, Wt.dtype, threads),
-                                        _apart(b.shape, b.dtype, threads))
-           for member in range(threads)]
+    own = [(Wt, b)] + [(_apart(Wt.shape, Wt.dtype, threads), _apart(b.shape, b.dtype, threads))
+                       for _ in range(1, threads)]
     for member_Wt, member_b in own[1:]:
         member_Wt[...], member_b[...] = Wt, b
     gradients = [(_apart((k, n), np.float64, threads), _apart((k,), np.float64, threads))
@@ -206,7 +212,7 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
             chunk = min(chunk, tune.CALLBACK_UPDATES)
         done = int(counters[drivers.UPDATES])
         counters[drivers.STOP] = min(done + chunk, max_iter)
-        part = np.empty((int(counters[drivers.STOP]) - done if history else 0, 2))
+        part = np.empty((int(counters[drivers.STOP]) - done, 2)) if history else _NO_HISTORY
         start = time.perf_counter()
         status = on_team(threads, lambda member: call(member, part))
         seconds = time.perf_counter() - start

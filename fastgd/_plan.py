@@ -10,6 +10,7 @@ import ctypes
 import functools
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import llvmlite.binding
 import numba
@@ -70,8 +71,10 @@ KERNELS = (
 BY_NAME = {kernel.name: kernel for kernel in KERNELS}
 
 
+@functools.lru_cache(maxsize=1024)
 def block_rows(m, n):
-    """Rows per block for X of shape (m, n) (:func:`._kernels.drivers.block_rows`)."""
+    """Rows per block for X of shape (m, n) (:func:`._kernels.drivers.block_rows`; memoised,
+    as a compiled call costs a small fit a microsecond)."""
     return int(drivers.block_rows(m, n))
 
 
@@ -185,11 +188,11 @@ def thread_count(n_threads, m, n, k):
     return max(1, min(n_threads, blocks, cores()))
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """What the driver runs: the pass ``spec`` of ``kernel`` over ``X`` (the caller's, a
     writable alias of it, or its Fortran-order copy) against ``Y`` (the caller's or a writable
-    alias), on ``threads`` threads, in blocks of ``block_rows`` rows."""
+    alias), on ``threads`` threads, in blocks of ``block_rows`` rows. (A named tuple: a small
+    fit builds one a call.)"""
 
     kernel: str
     spec: object

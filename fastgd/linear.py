@@ -1,5 +1,4 @@
 """``fit_linear``: validate -> plan -> drive -> result."""
-import dataclasses
 import itertools
 import warnings
 
@@ -334,7 +333,7 @@ def precompile(dtypes=DTYPES, layouts=LAYOUTS, read_only=(False, True), losses=(
                     plan = _plan.plan(problem.X, problem.Y, problem.loss, 1, 1, kernel)
                     if streaming:
                         spec = _plan.BY_NAME[kernel].spec(plan.spec.width, ahead)
-                        plan = dataclasses.replace(plan, spec=spec)
+                        plan = plan._replace(spec=spec)
                     descend(problem, plan)
                     count += 1
     _plan.forget_availability()
