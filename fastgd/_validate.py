@@ -145,7 +145,7 @@ def check_finite(array, name, offset=0):
             return
     where = first_nonfinite(array)
     if where is not None:
-        value = array[where]
+        value = "NaN" if np.isnan(array[where]) else array[where]
         where = (where[0] + offset,) + where[1:] if where else where
         raise ValueError(f"{name} must be finite, got {value} at index {where}")
 

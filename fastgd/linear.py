@@ -180,6 +180,8 @@ def with_lr(problem, gram=None):
         curvature_args = (problem.loss_name, problem.l2, problem.center, problem.spread)
         L = (curvature(problem.X, *curvature_args, problem.weights) if gram is None
              else gram_curvature(gram, *curvature_args))
+        if not np.isfinite(L):
+            problem.check_data()  # a NaN or inf in X, rather than X too large to square
         problem.lr = auto_lr(L)
     return problem
 

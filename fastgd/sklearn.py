@@ -158,8 +158,9 @@ class GDRegressor(RegressorMixin, _GD):
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets)."""
+        # NaN and inf in X are found by the fit's own first pass (a read of X fewer).
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True,
-                             y_numeric=True)
+                             y_numeric=True, ensure_all_finite=False)
         Y = y.reshape(len(y), -1)
         self._descend(X, Y, sample_weight, delta=self.epsilon)
         if y.ndim == 1:
@@ -229,7 +230,8 @@ class GDClassifier(ClassifierMixin, _GD):
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and class labels y (n_samples,)."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        # NaN and inf in X are found by the fit's own first pass (a read of X fewer).
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)

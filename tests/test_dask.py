@@ -128,7 +128,7 @@ def test_advice_that_follows_the_data():
         fd.fit_linear(*chunked(X, labels), loss="logistic")
     bad = X.copy()
     bad[612, 2] = np.nan
-    with pytest.raises(ValueError, match=r"X must be finite, got nan at index \(612, 2\)"):
+    with pytest.raises(ValueError, match=r"X must be finite, got NaN at index \(612, 2\)"):
         fd.fit_linear(*chunked(bad, y))
     with pytest.raises(fastgd.DivergenceError) as caught:
         fd.fit_linear(*chunked(X, y), lr=5.0)

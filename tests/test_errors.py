@@ -11,10 +11,10 @@ Y_OK = np.array([1.0, 2.0, 3.0])
 BAD_CALLS = [
     # (arguments, exception, message pattern)
     (dict(X=np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 7.0]])), ValueError,
-     r"X must be finite, got nan at index \(0, 1\)"),
+     r"X must be finite, got NaN at index \(0, 1\)"),
     (dict(X=np.array([[1.0, 2.0], [np.inf, 4.0], [5.0, 7.0]])), ValueError,
      r"X must be finite, got inf at index \(1, 0\)"),
-    (dict(y=np.array([1.0, np.nan, 3.0])), ValueError, r"y must be finite, got nan at index \(1,\)"),
+    (dict(y=np.array([1.0, np.nan, 3.0])), ValueError, r"y must be finite, got NaN at index \(1,\)"),
     (dict(X=np.array([1.0, 2.0, 3.0])), ValueError, r"X must be 2-D \(rows, features\), got 1-D"),
     (dict(X=np.ones((3, 2, 1))), ValueError, r"X must be 2-D .* got 3-D"),
     (dict(y=np.ones((3, 1, 1))), ValueError, r"y must be 1-D \(m,\) or 2-D \(m, k\), got 3-D"),
@@ -118,7 +118,7 @@ def test_non_finite_y_found_by_the_first_pass(options):
     X = np.ones((4096, 4))
     Y = np.ones((4096, 2))
     Y[4000, 1] = np.nan
-    with pytest.raises(ValueError, match=r"y must be finite, got nan at index \(4000, 1\)"):
+    with pytest.raises(ValueError, match=r"y must be finite, got NaN at index \(4000, 1\)"):
         fastgd.fit_linear(X, Y, max_iter=5, **options)
 
 
@@ -136,7 +136,7 @@ def test_finite_check_survives_a_sum_that_overflows():
     check_finite(np.array([1e308, 1e308, -1e308]), "y")  # finite values, infinite sum: no error
     with pytest.raises(ValueError, match=r"y must be finite, got inf at index \(2,\)"):
         check_finite(np.array([1e308, 1e308, np.inf]), "y")
-    with pytest.raises(ValueError, match=r"w0 must be finite, got nan at index \(1, 0\)"):
+    with pytest.raises(ValueError, match=r"w0 must be finite, got NaN at index \(1, 0\)"):
         check_finite(np.array([[1.0], [np.nan]], dtype=np.float32), "w0")
 
 
@@ -153,3 +153,11 @@ def test_cli_minimize_of_a_nan_objective_exits_1_in_one_line():
                          capture_output=True, text=True)
     assert out.returncode == 1 and "fun is NaN at iterate" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_nan_in_x_with_lr_auto_is_named_as_such():
+    # The curvature of X is then NaN: the message must not advise rescaling X.
+    X = np.random.default_rng(0).standard_normal((100, 3))
+    X[5, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X must be finite, got NaN at index \(5, 1\)"):
+        fastgd.fit_linear(X, X.sum(axis=1), lr="auto")

@@ -115,12 +115,12 @@ def test_vector_kernels_give_the_same_bits_on_any_vector_width(tmp_path):
     assert generic.stdout.split() == native.stdout.split() and len(native.stdout.split()) == 10
 
 
-@pytest.mark.parametrize("bad", [np.inf, np.nan])
-def test_row_vector_kernel_finds_a_non_finite_x_in_the_overlap(bad):
+@pytest.mark.parametrize("bad, shown", [(np.inf, "inf"), (np.nan, "NaN")])
+def test_row_vector_kernel_finds_a_non_finite_x_in_the_overlap(bad, shown):
     # With 60 features a row's last vector (52-59) overlaps the one before it on 52-55.
     X, y = random_problem(64, 60)
     X[5, 53] = bad
-    with pytest.raises(ValueError, match=rf"X must be finite, got {bad} at index \(5, 53\)"):
+    with pytest.raises(ValueError, match=rf"X must be finite, got {shown} at index \(5, 53\)"):
         fit_by_kernel(X, y, "vectors", max_iter=3)
 
 

@@ -115,7 +115,7 @@ def test_failed_problems_are_marked_or_raised():
     with pytest.raises(fastgd.DivergenceError, match=r"problem 1 \(key 1\): gradient descent "
                                                      r"diverged at iteration \d+"):
         fastgd.fit_linear_many(X, y, lr=0.1, max_iter=100)
-    with pytest.raises(ValueError, match=r"problem 3 \(key 3\): y must be finite, got nan at "
+    with pytest.raises(ValueError, match=r"problem 3 \(key 3\): y must be finite, got NaN at "
                                          r"index \(4,\)"):
         fastgd.fit_linear_many(X[[0, 2, 4, 3]], y[[0, 2, 4, 3]], lr=0.1, max_iter=100)
 
