@@ -259,13 +259,18 @@ def _grouped(X, y, groups, dtype, n_threads):
     edges = _edges(N, _team_size(n_threads, N * n))
 
     def member(index):
+        # np.take lets go of the GIL; mode="clip" (the order is a permutation of the rows, in
+        # range) because under the default mode numpy writes into a buffer and copies it to out.
         a, b = edges[index], edges[index + 1]
         if a < b:
             if X.dtype == dtype:
-                np.take(X, order[a:b], axis=0, out=Xs[a:b])  # lets go of the GIL
+                np.take(X, order[a:b], axis=0, out=Xs[a:b], mode="clip")
             else:
                 Xs[a:b] = X[order[a:b]]
-            Ys[a:b, 0] = y[order[a:b]]
+            if y.dtype == dtype:
+                np.take(y, order[a:b], out=Ys[a:b, 0], mode="clip")
+            else:
+                Ys[a:b, 0] = y[order[a:b]]
     on_team(len(edges) - 1, member)
     return keys, Xs, Ys, starts
 
@@ -296,7 +301,14 @@ def _per_problem(value, P, name, check, dtype):
     array = np.asarray(value)
     if array.shape != (P,):
         raise ValueError(f"{name} must be a scalar or have shape ({P},), got shape {array.shape}")
-    return np.array([check(v.item()) for v in array], dtype)
+    if array.dtype.kind not in "biuf":  # strings, objects: each its own check and message
+        return np.array([check(v.item() if isinstance(v, np.generic) else v) for v in array],
+                        dtype)
+    # Every check is of a range (and of a kind, which the array's dtype has once): its ends
+    # decide for all, with no Python call a problem (NaN is both ends).
+    for end in (array.min(), array.max()):
+        check(end.item())
+    return array.astype(dtype)
 
 
 def _shaped(value, shape, name):
