@@ -43,8 +43,9 @@ class FitLinear:
 
 
 class FitLinearPrecompiled:
-    """``fit_linear`` on each workload once ``precompile`` has readied its width: the per-width
-    passes that the report times (``FitLinear`` times what a first use of a width runs)."""
+    """``fit_linear`` on one thread on each workload once ``precompile`` has readied its width:
+    the per-width passes that the report times, at a speed that does not hang on the load that
+    the default threads read (``FitLinear`` times what a first use of a width runs, on them)."""
 
     params = list(WORKLOADS)
     param_names = ["workload"]
@@ -53,10 +54,10 @@ class FitLinearPrecompiled:
     def setup(self, name):
         self.workload = WORKLOADS[name]
         precompile_for([self.workload])
-        fit(self.workload, max_iter=0)
+        fit(self.workload, max_iter=0, n_threads=1)
 
     def time_fast(self, name):
-        fit(self.workload)
+        fit(self.workload, n_threads=1)
 
 
 class FirstFit:
