@@ -104,7 +104,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     if solver == "gram":
         sums = data.gram_sums()
         if problem.lr is None:
-            problem.lr = auto_lr(gram_curvature(gram_of_moments(sums), problem.loss_name, 0.0))
+            problem.lr = auto_lr(gram_curvature(gram_of_moments(sums), problem.loss_name, 0.0),
+                                 data.check_data)
         return fit_gram(problem, sums, failure, data.first_rows)
     data.prepare(problem, standardize)
     return _descend(problem, data, failure)
@@ -263,7 +264,7 @@ class _Chunks:
                                problem.spread)
         else:
             L = self.power_curvature(problem.loss_name, problem.l2)
-        problem.lr = auto_lr(L)
+        problem.lr = auto_lr(L, self.check_data)
 
     def curvature(self, loss_name, l2):
         """The loss's ``L`` at X, without standardising."""

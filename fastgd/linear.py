@@ -180,14 +180,16 @@ def with_lr(problem, gram=None):
         curvature_args = (problem.loss_name, problem.l2, problem.center, problem.spread)
         L = (curvature(problem.X, *curvature_args, problem.weights) if gram is None
              else gram_curvature(gram, *curvature_args))
-        if not np.isfinite(L):
-            problem.check_data()  # a NaN or inf in X, rather than X too large to square
-        problem.lr = auto_lr(L)
+        problem.lr = auto_lr(L, problem.check_data)
     return problem
 
 
-def auto_lr(L):
-    """``lr="auto"``: ``1/L`` for the curvature ``L``, which must be finite."""
+def auto_lr(L, check_data):
+    """``lr="auto"``: ``1/L`` for the curvature ``L``, which must be finite. A curvature that
+    is not finite comes from a NaN or inf in the data, which ``check_data()`` names (raising),
+    else from X too large to square."""
+    if not np.isfinite(L):
+        check_data()
     if not 0 < L < np.inf:
         raise ValueError("lr='auto' needs X whose curvature [X 1]^T [X 1] / m is finite; "
                          "rescale X")

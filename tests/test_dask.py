@@ -128,8 +128,9 @@ def test_advice_that_follows_the_data():
         fd.fit_linear(*chunked(X, labels), loss="logistic")
     bad = X.copy()
     bad[612, 2] = np.nan
-    with pytest.raises(ValueError, match=r"X must be finite, got NaN at index \(612, 2\)"):
-        fd.fit_linear(*chunked(bad, y))
+    for options in (dict(), dict(lr="auto"), dict(lr="auto", solver="gram")):
+        with pytest.raises(ValueError, match=r"X must be finite, got NaN at index \(612, 2\)"):
+            fd.fit_linear(*chunked(bad, y), **options)
     with pytest.raises(fastgd.DivergenceError) as caught:
         fd.fit_linear(*chunked(X, y), lr=5.0)
     one_machine = pytest.raises(fastgd.DivergenceError)
