@@ -84,8 +84,8 @@ def _soft(v, t):
 
 @jit(inline="always")
 def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db, n):
-    """Add the block slots in block order into the gradient ``dW``, ``db`` (times ``scale``,
-    1/m), with the L2 penalty's share; return (J, gradient norm) (:func:`_finish`)."""
+    """Add the block slots in block order into ``dW``, ``db`` and J's sum, then end the
+    iteration's gradient from them (:func:`_finish`); return (J, gradient norm)."""
     dW[:] = 0.0
     db[:] = 0.0
     total = 0.0
