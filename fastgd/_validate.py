@@ -312,19 +312,37 @@ def check_solver(problem, solver, standardize):
 def row_weights(sample_weight, m, dtype):
     """``sample_weight`` checked (m finite numbers >= 0, not all 0) and scaled to sum to m, in
     ``dtype``: a fit's J is then the weighted mean of its rows' losses."""
+    weights = weight_array(sample_weight, m)
+    return scaled_weights(weights, check_weights(weights), m, dtype)
+
+
+def weight_array(sample_weight, m):
+    """``sample_weight`` as a 1-D array of real numbers with one per row of X (``m``)."""
     weights = real_array(sample_weight, "sample_weight")
     if weights.shape != (m,):
         raise ValueError(f"sample_weight must have shape ({m},), one weight per row of X, got "
                          f"{weights.shape}")
-    check_finite(weights, "sample_weight")
-    weights = weights.astype(np.float64)
+    return weights
+
+
+def check_weights(weights, offset=0):
+    """Raise for a weight that is not finite or is negative (its index counting rows from
+    ``offset``); return the weights' float64 sum."""
+    check_finite(weights, "sample_weight", offset)
+    weights = weights.astype(np.float64, copy=False)
     if (weights < 0).any():
-        raise ValueError(f"sample_weight must be >= 0, got {float(weights[weights < 0][0])!r} at index "
-                         f"{int(np.flatnonzero(weights < 0)[0])}")
-    total = weights.sum()
+        first = int(np.flatnonzero(weights < 0)[0])
+        raise ValueError(f"sample_weight must be >= 0, got {float(weights[first])!r} at index "
+                         f"{first + offset}")
+    return weights.sum()
+
+
+def scaled_weights(weights, total, m, dtype):
+    """``weights`` (a part of them, of sum ``total`` in all) scaled to sum to ``m``, in
+    ``dtype``; an all-zero ``total`` raises."""
     if total == 0:
         raise ValueError("sample_weight is zero for every row: give some row a weight > 0")
-    return np.ascontiguousarray(weights * (m / total), dtype)
+    return np.ascontiguousarray(weights.astype(np.float64, copy=False) * (m / total), dtype)
 
 
 def labels(y, offset=0):

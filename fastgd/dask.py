@@ -20,7 +20,9 @@ from ._divergence import (BLOWUP, GRAM_MAX_FEATURES, factor, gram_curvature, gra
 from ._drive import Info, Outcome, _Progress
 from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
-from ._validate import check_finite, check_solver, flag, kernel_dtype, labels, linear_problem
+from ._kernels.losses import Weighted
+from ._validate import (check_finite, check_solver, check_weights, flag, kernel_dtype, labels,
+                        linear_problem, scaled_weights, weight_array)
 from .linear import SOLVERS, auto_lr, fit_gram, gram_of_moments, result
 from .linear import settings as linear_settings
 
@@ -32,11 +34,12 @@ ADVICE_ROWS = 100_000
 
 def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, history=False,
                loss="squared", delta=1.0, l2=0.0, l1=0.0, standardize=False, callback=None,
-               progress=False, solver="rows", fit_intercept=True, persist=True):
+               progress=False, solver="rows", sample_weight=None, fit_intercept=True,
+               persist=True):
     """Fit ``y ~ X w + b`` by batch gradient descent on dask arrays chunked by rows.
 
     The fit of :func:`fastgd.fit_linear`, with the same keywords and result (but
-    ``n_threads``, as dask runs the chunks, and ``sample_weight``). Each iteration is a task
+    ``n_threads``: dask runs the chunks). Each iteration is a task
     per row chunk, the compiled fused pass over the chunk's rows, and a reduction of the
     chunks' float64 sums in a fixed tree order on the caller's side, where the update is made:
     the fit equals ``fastgd.fit_linear`` on the same data to rounding (1e-10 relative in
@@ -54,6 +57,9 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         As in :func:`fastgd.fit_linear`. ``lr="auto"`` and ``standardize=True`` take their
         statistics in one round over the chunks before the descent; ``callback`` is called
         after every iteration's stop test.
+    sample_weight : dask array or array_like, shape (m,), optional
+        As in :func:`fastgd.fit_linear`; chunked by rows as X is. Checked (finite, >= 0, not
+        all 0) in one round over its chunks before the fit.
     fit_intercept : bool, default True
         As in :func:`fastgd.fit_linear`.
     solver : {"rows", "gram"}, default "rows"
@@ -87,19 +93,22 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {solver!r}")
-    X, Y, vector_y = _chunked(X, y)
+    X, Y, weights, vector_y = _chunked(X, y, sample_weight)
     stand_in = np.zeros((1,) + Y.shape[1:], X.dtype)
+    # The stand-in's one weight tells check_solver that the fit is weighted; the chunks' own
+    # weights go into each task's loss.
     problem = linear_problem(np.zeros((1, X.shape[1]), X.dtype),
                              stand_in[:, 0] if vector_y else stand_in, lr=lr, max_iter=max_iter,
                              tol=tol, w0=w0, b0=b0, history=history, loss=loss, delta=delta,
                              l2=l2, l1=l1, callback=callback, progress=progress, check_data=False,
-                             fit_intercept=fit_intercept)
+                             fit_intercept=fit_intercept,
+                             sample_weight=None if weights is None else np.ones(1))
     standardize = flag(standardize, "standardize")
     persist = flag(persist, "persist")
     check_solver(problem, solver, standardize)
     if persist:
-        X, Y = dask.persist(X, Y)
-    data = _Chunks(X, Y, vector_y)
+        X, Y, weights = dask.persist(X, Y, weights)
+    data = _Chunks(X, Y, weights, vector_y)
     failure = _failure_of(data)
     if solver == "gram":
         sums = data.gram_sums()
@@ -111,9 +120,10 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     return _descend(problem, data, failure)
 
 
-def _chunked(X, y):
-    """X (m, n) and y as dask arrays of X's float dtype, chunked alike by rows; and whether y
-    is 1-D. Raises for chunks along the columns, unknown chunk sizes, or mismatched rows."""
+def _chunked(X, y, sample_weight):
+    """X (m, n) and y as dask arrays of X's float dtype, and the weights (or None), chunked
+    alike by rows; and whether y is 1-D. Raises for chunks along the columns, unknown chunk
+    sizes, or mismatched rows."""
     X_lazy, y_lazy = isinstance(X, da.Array), isinstance(y, da.Array)
     if not X_lazy:
         X = _as_array(X, "X")
@@ -151,7 +161,26 @@ def _chunked(X, y):
     dtype = kernel_dtype(np.empty(0, X.dtype))
     vector_y = y.ndim == 1
     Y = (y[:, None] if vector_y else y).astype(dtype)
-    return X.astype(dtype), Y, vector_y
+    return X.astype(dtype), Y, _chunked_weights(sample_weight, X), vector_y
+
+
+def _chunked_weights(sample_weight, X):
+    """``sample_weight`` as a dask array chunked as X's rows, or None."""
+    if sample_weight is None:
+        return None
+    if not isinstance(sample_weight, da.Array):
+        weights = weight_array(sample_weight, X.shape[0])
+        return da.from_array(weights, chunks=(X.chunks[0],))
+    if sample_weight.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must hold real numbers, got dtype {sample_weight.dtype}")
+    if sample_weight.shape != (X.shape[0],):
+        raise ValueError(f"sample_weight must have shape ({X.shape[0]},), one weight per row of "
+                         f"X, got {sample_weight.shape}")
+    if sample_weight.chunks[0] != X.chunks[0]:
+        raise ValueError(f"sample_weight's chunks {_sizes(sample_weight.chunks[0])} differ from "
+                         f"X's rows' {_sizes(X.chunks[0])}: use sample_weight = "
+                         "sample_weight.rechunk(X.chunks[0])")
+    return sample_weight
 
 
 def _as_array(value, name):
@@ -211,29 +240,43 @@ def _pairwise(parts, add):
 
 
 class _Chunks:
-    """X and Y as row chunks: one round of tasks over them, each chunk with its first row."""
+    """X, Y and the rows' weights as row chunks: one round of tasks over them, each chunk with
+    its first row. ``weighing`` is ``(sum of the weights, m)`` (None unweighted): a chunk's
+    weights scaled as ``fastgd.fit_linear`` scales them all, to sum to m."""
 
-    def __init__(self, X, Y, vector_y):
+    def __init__(self, X, Y, weights, vector_y):
         self.X, self.Y, self.vector_y = X, Y, vector_y
         self.m, self.n = X.shape
         self.k = Y.shape[1]
         self.get = dask.base.get_scheduler(collections=[X])  # distributed's when a client is on
         self.graph = {**X.__dask_graph__(), **Y.__dask_graph__()}
-        self.keys = list(zip(_keys(X), _keys(Y)))
+        weight_keys = [None] * len(X.chunks[0])
+        if weights is not None:
+            self.graph.update(weights.__dask_graph__())
+            weight_keys = list(weights.__dask_keys__())
+        self.keys = list(zip(_keys(X), _keys(Y), weight_keys))
         self.offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
-        self.groups = _groups(self.get, [self.graph[x] for x, _ in self.keys])
+        self.groups = _groups(self.get, [self.graph[x] for x, _, _ in self.keys])
+        self.weighing, self.weights = None, None
+        if weights is not None:
+            total = _pairwise(self.each(_weight_sum), np.add)
+            scaled_weights(np.zeros(0), total, self.m, np.float64)  # raises for all zeros
+            self.weighing = (total, self.m)
+            self.weights = weights.astype(np.float64) * (self.m / total)
 
     def each(self, task, *args):
-        """``task(*args, X_chunk, Y_chunk, offset)`` on every chunk, in one round: the results,
-        in chunk order. The round's graph is written out whole, a task per group of chunks on
-        X's own keys: building it through ``dask.delayed`` cost more than the passes of small
-        X, and each task more costs a cluster's scheduler about a millisecond."""
+        """``task(*args, X_chunk, Y_chunk, weights_chunk or None, offset)`` on every chunk, in
+        one round: the results, in chunk order. The round's graph is written out whole, a task
+        per group of chunks on X's own keys: building it through ``dask.delayed`` cost more
+        than the passes of small X, and each task more costs a cluster's scheduler about a
+        millisecond."""
         call = functools.partial(task, *args) if args else task
         name = f"fastgd-{task.__name__.strip('_')}-{uuid.uuid4().hex}"
         graph = dict(self.graph)
         for index, group in enumerate(self.groups):
             graph[name, index] = (_on_chunks, call, [self.keys[i][0] for i in group],
                                   [self.keys[i][1] for i in group],
+                                  [self.keys[i][2] for i in group],
                                   [self.offsets[i] for i in group])
         results = [None] * len(self.keys)
         for group, parts in zip(self.groups, self.get(graph, [(name, index) for index in
@@ -251,7 +294,7 @@ class _Chunks:
         wants = (problem.loss_name == "logistic", standardize, problem.lr is None)
         if not any(wants):
             return
-        parts = self.each(_statistics, self.vector_y, *wants)
+        parts = self.each(_statistics, self.vector_y, self.weighing, *wants)
         if standardize:
             count, mean, squares = _pairwise([part["moments"] for part in parts], _moments_add)
             spread = np.sqrt(squares / count)
@@ -270,7 +313,7 @@ class _Chunks:
         """The loss's ``L`` at X, without standardising."""
         if self.n > GRAM_MAX_FEATURES:
             return self.power_curvature(loss_name, l2)
-        parts = self.each(_statistics, self.vector_y, False, False, True)
+        parts = self.each(_statistics, self.vector_y, self.weighing, False, False, True)
         return gram_curvature(self._gram(parts), loss_name, l2)
 
     def _gram(self, parts):
@@ -279,10 +322,12 @@ class _Chunks:
 
     def power_curvature(self, loss_name, l2):
         """``L`` by power iteration, a round of tasks a product: for X too wide for its Gram."""
-        X, n, m = self.X, self.n, self.m
+        X, n, m, weights = self.X, self.n, self.m, self.weights
 
         def product(v):
             u = X @ v[:n] + v[n]
+            if weights is not None:
+                u = u * weights
             return np.append(*dask.compute(X.T @ u, u.sum())) / m
         with np.errstate(over="ignore", invalid="ignore"):
             top = max(power_eigenvalue(product, n + 1, seed) for seed in (0, 1))
@@ -309,11 +354,12 @@ def _descend(problem, data, failure):
     dW, db = np.empty((k, n)), np.empty(k)
     state = np.array([np.inf, np.nan, np.nan])
     losses = []
+    loss = problem.loss.loss if data.weighing else problem.loss  # each chunk weighs its own rows
     bar = _Progress(problem.max_iter) if problem.progress else None
     updates, stopped = 0, False
     start = time.perf_counter()
     while True:
-        parts = data.each(_chunk_sums, Wt, b, problem.loss, settings.block_rows)
+        parts = data.each(_chunk_sums, Wt, b, loss, data.weighing, settings.block_rows)
         G, gb, value = _pairwise(parts, _sums_add)
         status = drivers.settle(G[None], gb[None], np.array([value]), m, settings, Wt, dW, db,
                                 updates, state)
@@ -353,16 +399,29 @@ def _failure_of(data):
     return failure
 
 
-def _on_chunks(task, Xs, Ys, offsets):
+def _on_chunks(task, Xs, Ys, Ws, offsets):
     """``task`` on each of a group's chunks, in order."""
-    return [task(X, Y, offset) for X, Y, offset in zip(Xs, Ys, offsets)]
+    return [task(X, Y, W, offset) for X, Y, W, offset in zip(Xs, Ys, Ws, offsets)]
 
 
-# The tasks, one per chunk: (..., X chunk, Y chunk, the chunk's first row in X).
+# The tasks, one per chunk: (..., X chunk, Y chunk, weights chunk or None, the chunk's first
+# row in X).
 
-def _chunk_sums(Wt, b, loss, block_rows, X, Y, offset):
+def _weight_sum(X, Y, W, offset):
+    """The chunk's weights checked (finite, >= 0): their float64 sum."""
+    return check_weights(W, offset)
+
+
+def _weighed(W, weighing, dtype):
+    """The chunk's weights scaled by ``weighing`` (``_Chunks``), in ``dtype``; or None."""
+    return None if weighing is None else scaled_weights(np.asarray(W), *weighing, dtype)
+
+
+def _chunk_sums(Wt, b, loss, weighing, block_rows, X, Y, W, offset):
     """The chunk's gradient sums (k, n), (k,) and loss sum, float64, its blocks added in
     order: ``fit_linear``'s compiled descent, stopped after its first pass."""
+    if weighing is not None:
+        loss = Weighted(loss, _weighed(W, weighing, X.dtype))
     m, n = X.shape
     k = Y.shape[1]
     blocks = -(-m // block_rows)
@@ -386,19 +445,35 @@ def _sums_add(a, b):
     return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
-def _statistics(vector_y, logistic, standardize, curvature, X, Y, offset):
-    """What ``_Chunks.prepare`` asks of a chunk: labels checked, the columns' count, mean and
-    sum of squared deviations, and ``[X 1]^T [X 1]`` (unscaled)."""
+def _statistics(vector_y, weighing, logistic, standardize, curvature, X, Y, W, offset):
+    """What ``_Chunks.prepare`` asks of a chunk: labels checked, the columns' count (sum of
+    weights), mean and sum of squared deviations, and ``[X 1]^T S [X 1]`` (unscaled; S the
+    rows' weights)."""
     out = {}
     if logistic:
         labels(Y[:, 0] if vector_y else Y, offset)
     m = X.shape[0]
+    weights = _weighed(W, weighing, np.float64)
     if standardize:
-        mean, std = moments(X) if m else (np.zeros(X.shape[1]), np.zeros(X.shape[1]))
-        out["moments"] = (m, mean, std * std * m)
+        out["moments"] = _column_moments(X, weights)
     if curvature and X.shape[1] <= GRAM_MAX_FEATURES:
-        out["gram"] = gram_matrix(X) * m if m else np.zeros((X.shape[1] + 1,) * 2)
+        out["gram"] = gram_matrix(X, weights) * m if m else np.zeros((X.shape[1] + 1,) * 2)
     return out
+
+
+def _column_moments(X, weights):
+    """The chunk's (count, mean, sum of squared deviations) of each column, its rows weighted
+    where ``weights`` are given (the count then their sum)."""
+    n = X.shape[1]
+    count = X.shape[0] if weights is None else float(weights.sum())
+    if count == 0:
+        return 0, np.zeros(n), np.zeros(n)
+    if weights is None:
+        mean, std = moments(X)
+        return count, mean, std * std * count
+    columns = np.asarray(X, np.float64)
+    mean = weights @ columns / count
+    return count, mean, weights @ np.square(columns - mean)
 
 
 def _moments_add(a, b):
@@ -411,7 +486,7 @@ def _moments_add(a, b):
     return count, mean_a + delta * (mb / count), sa + sb + delta * delta * (ma * mb / count)
 
 
-def _centred_moments(X, Y, offset):
+def _centred_moments(X, Y, W, offset):
     """The chunk's count, means of X and Y, and unscaled centred moments (``gram_sums``')."""
     if X.shape[0] == 0:
         n, k = X.shape[1], Y.shape[1]
@@ -434,6 +509,6 @@ def _centred_add(a, b):
             S_a + S_b + dy * dy * weight)
 
 
-def _check_finite(vector_y, X, Y, offset):
+def _check_finite(vector_y, X, Y, W, offset):
     check_finite(X, "X", offset)
     check_finite(Y[:, 0] if vector_y else Y, "y", offset)

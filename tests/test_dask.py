@@ -91,6 +91,68 @@ def test_numpy_input_and_gram_solver():
     assert got.converged
 
 
+WEIGHTED = [
+    dict(),
+    dict(loss="huber", delta=0.5, l1=0.02, max_iter=300),
+    dict(lr="auto", tol=1e-9, max_iter=10_000),
+    dict(standardize=True, lr="auto", tol=1e-9, max_iter=10_000),
+]
+
+
+def weights_for(m, seed=1):
+    weights = np.random.default_rng(seed).uniform(0.0, 3.0, m)
+    weights[::7] = 0.0  # rows left out, and a chunk's first row among them
+    return weights
+
+
+@pytest.mark.parametrize("options", WEIGHTED, ids=lambda o: ",".join(o) or "default")
+def test_sample_weight_equals_one_machine(options):
+    X, y = problem()
+    weights = weights_for(len(X))
+    expected = fastgd.fit_linear(X, y, sample_weight=weights, **options)
+    Xd, yd = chunked(X, y)
+    got = fd.fit_linear(Xd, yd, sample_weight=da.from_array(weights, chunks=150), **options)
+    close(got, expected)
+    assert got.lr == pytest.approx(expected.lr, rel=1e-12)
+    # numpy weights are cut as X's rows are: the same tasks, the same bits
+    again = fd.fit_linear(Xd, yd, sample_weight=weights, **options)
+    assert np.array_equal(got.w, again.w) and got.b == again.b
+
+
+def test_sample_weight_logistic_and_wide_x():
+    X, y = problem(labels=True)
+    weights = weights_for(len(X))
+    options = dict(loss="logistic", lr="auto", max_iter=300, sample_weight=weights)
+    close(fd.fit_linear(*chunked(X, y), **options), fastgd.fit_linear(X, y, **options))
+    # X wider than its Gram matrix is formed for: lr="auto" by weighted power iteration
+    X, y = problem(m=200, n=2100)
+    weights = weights_for(len(X))
+    got = fd.fit_linear(*chunked(X, y, rows=64), sample_weight=weights, lr="auto", max_iter=5)
+    expected = fastgd.fit_linear(X, y, sample_weight=weights, lr="auto", max_iter=5)
+    assert got.lr == pytest.approx(expected.lr, rel=1e-5)
+
+
+def test_sample_weight_errors_before_the_fit():
+    X, y = problem()
+    Xd, yd = chunked(X, y)
+    weights = weights_for(len(X))
+    bad = weights.copy()
+    bad[400] = -1.0
+    with pytest.raises(ValueError, match=r"sample_weight must be >= 0, got -1.0 at index 400"):
+        fd.fit_linear(Xd, yd, sample_weight=da.from_array(bad, chunks=150))
+    bad[400] = np.nan
+    with pytest.raises(ValueError, match=r"sample_weight must be finite, got NaN at index \(400,\)"):
+        fd.fit_linear(Xd, yd, sample_weight=bad)
+    with pytest.raises(ValueError, match="sample_weight is zero for every row"):
+        fd.fit_linear(Xd, yd, sample_weight=np.zeros(len(X)))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(997,\)"):
+        fd.fit_linear(Xd, yd, sample_weight=weights[:-1])
+    with pytest.raises(ValueError, match=r"sample_weight's chunks .*sample_weight.rechunk"):
+        fd.fit_linear(Xd, yd, sample_weight=da.from_array(weights, chunks=100))
+    with pytest.raises(ValueError, match="solver='gram' fits unweighted rows"):
+        fd.fit_linear(Xd, yd, sample_weight=weights, solver="gram")
+
+
 def test_callback_stops_and_warning():
     X, y = problem()
     seen = []
@@ -156,8 +218,10 @@ def client():
 def test_equals_one_machine_on_a_cluster(client):
     X, y = problem(m=4000)
     Xd, yd = client.persist(list(chunked(X, y, rows=500)))
+    weights = weights_for(len(X))
     for options in (dict(max_iter=40), dict(loss="huber", l1=0.01, lr="auto", max_iter=60),
-                    dict(standardize=True, lr="auto", tol=1e-9, max_iter=10_000)):
+                    dict(standardize=True, lr="auto", tol=1e-9, max_iter=10_000),
+                    dict(sample_weight=weights, lr="auto", max_iter=60)):
         first = fd.fit_linear(Xd, yd, **options)
         close(first, fastgd.fit_linear(X, y, **options))
         again = fd.fit_linear(Xd, yd, **options)
@@ -205,11 +269,11 @@ def test_each_worker_reads_its_own_chunks(client):
     """Right after persisting (the chunks still computing), a round has a task per worker
     thread, each over chunks that worker holds: no chunk moves, none is read twice."""
     X = da.random.default_rng(1).standard_normal((80_000, 6), chunks=(10_000, 6))
-    Xp, Yp, vector_y = fd._chunked(X, X[:, 0] + 1.0)
+    Xp, Yp, weights, vector_y = fd._chunked(X, X[:, 0] + 1.0, None)
     Xp, Yp = dask.persist(Xp, Yp)
-    chunks = fd._Chunks(Xp, Yp, vector_y)
+    chunks = fd._Chunks(Xp, Yp, weights, vector_y)
     assert sorted(sum(chunks.groups, [])) == list(range(8))
     assert len(chunks.groups) == 2  # two workers of one thread
-    holders = client.who_has([chunks.graph[x] for x, _ in chunks.keys])
+    holders = client.who_has([chunks.graph[x] for x, _, _ in chunks.keys])
     for group in chunks.groups:
         assert len({holders[chunks.keys[i][0]][0] for i in group}) == 1
