@@ -182,8 +182,11 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     G = np.empty((halves, slots, k, n), X.dtype)
     gb = np.empty((halves, slots, k))
     values = np.empty((halves, slots))
-    flags = _NO_TEAM if threads == 1 else np.zeros(sync.DONE + sync.LINE * (threads + 1),
-                                                   np.int64)
+    if plan.alone:
+        flags = None  # the descent's variant that holds its state in registers
+    else:
+        flags = _NO_TEAM if threads == 1 else np.zeros(sync.DONE + sync.LINE * (threads + 1),
+                                                       np.int64)
     counters = np.zeros(3, np.int64)
     state = np.array([np.inf, np.nan, np.nan])
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)

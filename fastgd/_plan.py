@@ -122,13 +122,14 @@ def _flags(array):
     return _layout(array), array.flags.writeable, array.flags.aligned
 
 
-def _available(kernel, X, Y, loss, compiling=False):
-    """Whether ``kernel``'s variant for X, Y and ``loss`` is compiled or cached (memoised on
-    what sets its numba types); ``compiling=True`` records that it is about to be."""
+def _available(kernel, X, Y, loss, compiling=False, alone=False):
+    """Whether ``kernel``'s variant for X, Y and ``loss`` (``alone``: its variant of one
+    thread, one block and one output) is compiled or cached (memoised on what sets its numba
+    types); ``compiling=True`` records that it is about to be."""
     fortran_copy = kernel == "fixed" and not X.flags.f_contiguous
     key = (kernel, X.shape[1] if BY_NAME[kernel].per_width else None, X.dtype,
            ("F", True, True) if fortran_copy else _flags(X), Y.dtype, _flags(Y), type(loss),
-           prefetch_distance(X, kernel) is None)
+           prefetch_distance(X, kernel) is None, alone)
     if compiling:
         _ready[key] = True
     if key not in _ready:
@@ -136,21 +137,23 @@ def _available(kernel, X, Y, loss, compiling=False):
             x_type = numba.typeof(np.empty((min(X.shape[0], 2), X.shape[1]), X.dtype, order="F"))
         else:
             x_type = numba.typeof(X)
-        args = example_arguments(X[:1], Y[:1], make_spec(kernel, X, 1), loss)
+        args = example_arguments(X[:1], Y[:1], make_spec(kernel, X, 1), loss, alone)
         signature = tuple(numba.typeof(arg) for arg in args)
         signature = signature[:2] + (x_type, numba.typeof(Y)) + signature[4:]
         _ready[key] = ready(drivers.descend, signature)
     return _ready[key]
 
 
-def example_arguments(X, Y, spec, loss):
-    """Arguments of ``drivers.descend`` with the types a fit of X, Y, ``spec`` and ``loss`` uses."""
+def example_arguments(X, Y, spec, loss, alone=False):
+    """Arguments of ``drivers.descend`` with the types a fit of X, Y, ``spec`` and ``loss`` uses
+    (``alone``: in the variant of one thread, one block and one output)."""
     k, n = Y.shape[1], X.shape[1]
     settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64, np.empty(0), np.empty(0),
                                 True)
     return (0, 1, X, Y, np.zeros((k, n), X.dtype), np.zeros(k, X.dtype), spec, loss, settings,
             np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1)),
-            np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3), np.zeros((k, n)),
+            None if alone else np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3),
+            np.zeros((k, n)),
             np.zeros(k), np.zeros((0, 2)), np.zeros((k, n), X.dtype), np.zeros(k, X.dtype))
 
 
@@ -191,8 +194,9 @@ def thread_count(n_threads, m, n, k):
 class Plan(NamedTuple):
     """What the driver runs: the pass ``spec`` of ``kernel`` over ``X`` (the caller's, a
     writable alias of it, or its Fortran-order copy) against ``Y`` (the caller's or a writable
-    alias), on ``threads`` threads, in blocks of ``block_rows`` rows. (A named tuple: a small
-    fit builds one a call.)"""
+    alias), on ``threads`` threads, in blocks of ``block_rows`` rows; ``alone``: in the
+    descent's variant for one thread, one block and one output, which keeps its state in
+    registers. (A named tuple: a small fit builds one a call.)"""
 
     kernel: str
     spec: object
@@ -200,6 +204,7 @@ class Plan(NamedTuple):
     Y: np.ndarray
     threads: int
     block_rows: int
+    alone: bool = False
 
 
 def plan(X, Y, loss, max_iter, n_threads, kernel=None):
@@ -209,6 +214,7 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
     k = Y.shape[1]
     threads = thread_count(n_threads, m, n, k)
     X, Y = writable_alias(X), writable_alias(Y)
+    forced = kernel is not None
     if kernel is None:
         kernel = choose(X, Y, loss, max_iter)
     if kernel == "fixed" and not X.flags.f_contiguous:
@@ -218,7 +224,12 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
         _available(kernel, X, Y, loss, compiling=True)
         say(f"compiling the {kernel} kernel for {X.dtype} X in {_order(X)} order, {Y.dtype} y, "
             f"{describe(loss)} loss (a few seconds, once: it is cached)")
-    return Plan(kernel, spec, X, Y, threads, block_rows(m, n))
+    rows = block_rows(m, n)
+    # Alone where compiled already (``precompile`` compiles it), or where the caller forced
+    # the kernel (a forced kernel is compiled as needed).
+    alone = (kernel == "fixed" and threads == 1 and m <= rows and k == 1
+             and (forced or _available(kernel, X, Y, loss, alone=True)))
+    return Plan(kernel, spec, X, Y, threads, rows, alone)
 
 
 def _layout(array):

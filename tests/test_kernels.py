@@ -12,6 +12,8 @@ import fastgd
 from fastgd import _plan, _tuning
 from fastgd._kernels.losses import make
 from conftest import fit_by_kernel, labels_for, random_problem
+from fastgd._validate import linear_problem
+from fastgd.linear import descend, standardized, with_lr
 
 LOSSES = ("squared", "huber", "logistic")
 #: Widths that each pass is tried on: below, at and above a vector of lanes, and a row's
@@ -85,6 +87,37 @@ def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype, monkeypatch):
             fit = fit_by_kernel(X, target, kernel, threads=threads, max_iter=20)
             assert fit.w.tobytes() == plain.w.tobytes() and fit.loss == plain.loss
         monkeypatch.undo()
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("n, dtype", [(1, np.float64), (5, np.float32), (16, np.float64)])
+def test_alone_variant_gives_the_bits_of_the_team_variant(loss, n, dtype):
+    # One thread, one block, one output: the descent runs on its state in registers
+    # (``Plan.alone``); the same plan without it runs the team's variant. A callback cuts the
+    # descent into calls of 1000 updates, each resuming the update the last one left pending.
+    X, y = random_problem(50, n, dtype=dtype)
+    if loss == "logistic":
+        y = labels_for(y)
+    for options in (dict(max_iter=300), dict(max_iter=300, l1=0.01, l2=0.1, history=True),
+                    dict(lr="auto", max_iter=5000, callback=lambda info: False),  # 5 calls
+                    dict(max_iter=300, standardize=True, w0=np.full(n, 0.5), b0=1.0)):
+        options = dict(dict(lr=0.01, tol=0.0, w0=None, b0=None, history=False, loss=loss),
+                       **options)
+        standardize = options.pop("standardize", False)
+        problem = linear_problem(X, y, **options)
+        if standardize:
+            standardized(problem)
+        plan = _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter, 1, "fixed")
+        assert plan.alone
+        alone = descend(with_lr(problem), plan)
+        # the descent updated the problem's start in place: start the team where alone began
+        problem.W0[...] = 0.0 if options["w0"] is None else options["w0"][:, None]
+        problem.b0[...] = options["b0"] or 0.0
+        team = descend(problem, plan._replace(alone=False))
+        assert alone.w.tobytes() == team.w.tobytes() and alone.b == team.b
+        assert alone.n_iter == team.n_iter and alone.loss == team.loss
+        if options.get("history"):
+            assert alone.history.tobytes() == team.history.tobytes()
 
 
 VECTOR_BITS_SCRIPT = textwrap.dedent("""

@@ -59,7 +59,8 @@ for kernel in ("fixed", "columns"):
     p = fastgd._validate.linear_problem(X, y, lr=0.1, max_iter=3, tol=0.0, w0=None, b0=None,
                                         history=False)
     fastgd.linear.descend(p, _plan.plan(p.X, p.Y, p.loss, 3, 1, kernel))
-print(before, len(drivers.descend.signatures), _plan.plan(X, p.Y, p.loss, 3, 1).kernel)
+plan = _plan.plan(X, p.Y, p.loss, 3, 1)
+print(before, len(drivers.descend.signatures), plan.kernel, plan.alone)
 """
 
 
@@ -68,9 +69,10 @@ def test_precompile_in_a_fresh_process(tmp_path):
     out = subprocess.run([sys.executable, "-c", PRECOMPILED], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     # The columns kernel and the fixed-width kernel for 3 features, each for a 1-D and a 2-D y
-    # (a 1-D y is an (m, 1) view: one variant serves both), read-only X read through a writable
-    # alias; afterwards the fits compile nothing more, and the planner takes the fixed kernel.
-    assert out.stdout.split() == ["4", "2", "2", "fixed"]
+    # (a 1-D y is an (m, 1) view: one variant serves both), and the fixed-width kernel's variant
+    # alone (one thread, one block, one output); read-only X read through a writable alias.
+    # Afterwards the fits compile nothing more, and the planner takes the fixed kernel alone.
+    assert out.stdout.split() == ["4", "3", "3", "fixed", "True"]
 
 
 @pytest.mark.parametrize("arguments, exception, pattern", [

@@ -17,15 +17,20 @@ import math
 from collections import namedtuple
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .. import _tuning as tune
 from .._config import jit
 from .borrowed import borrowed
 from .exact import add, div, mul, sub
 from .passes import block_sums, features
+from .registers import one_column, stack_copy
 from .sync import meet, share
 
 OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
+#: The width of a one-element array on the stack (``registers.stack_copy``).
+ONE = (0,)
 
 #: Indices into ``run`` (int64) and ``state`` (float64), the descent's resumable state.
 UPDATES, STOP, PENDING = 0, 1, 2
@@ -189,18 +194,25 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
     last iterate tested), J and the gradient norm before each update into ``history``'s rows
     (from this call's first update, when it is not empty) and the state before the last update
     into ``Wt_last``, ``b_last``.
+
+    ``sync`` (the team's flags) None compiles the variant of one member over one block for one
+    output, with a pass of fixed width (``passes.FixedWidth``), which holds its state in
+    registers: the same arithmetic, so the same bits.
     """
     # Every array is the caller's, alive for the whole call: no reference counting in the loop.
     X, Y, Wt, b, G, gb, values = (borrowed(X), borrowed(Y), borrowed(Wt), borrowed(b),
                                   borrowed(G), borrowed(gb), borrowed(values))
     dW, db, history, Wt_last, b_last = (borrowed(dW), borrowed(db), borrowed(history),
                                         borrowed(Wt_last), borrowed(b_last))
-    sync, run, state = borrowed(sync), borrowed(run), borrowed(state)
+    run, state = borrowed(run), borrowed(state)
     settings = Settings(settings.lr, settings.max_iter, settings.tol, settings.blowup,
                         settings.l2, settings.l1, settings.half, settings.block_rows,
                         borrowed(settings.center), borrowed(settings.spread), settings.intercept)
+    callers = Wt, b, dW, db
+    member, members, Y, Wt, b, G, gb, values, dW, db = alone_or_not(
+        sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db)
     m = X.shape[0]
-    blocks = (m + settings.block_rows - 1) // settings.block_rows
+    blocks = block_count(sync, m, settings.block_rows)
     first, last = share(blocks, member, members)
     k = Wt.shape[0]
     n = features(spec, Wt)  # a constant where the pass fixes the width: the loops unroll
@@ -227,7 +239,7 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                 valuesm[block] = block_sums(spec, loss, member, X, Y, Wt, b, block,
                                             settings.block_rows, Gm, gbm)
             if members > 1:
-                meet(sync, member, members, updates + 1)
+                _meet(sync, member, members, updates + 1)
             if blocks == 1:  # one member, whose one slot holds the sums (most small fits)
                 J, grad_norm = _finish(Gs[0], gbs[0], valuess[0], scale, settings, Wt, dW, db,
                                        n)
@@ -242,6 +254,7 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                 if member == 0:
                     run[UPDATES] = updates
                     state[CEILING], state[LOSS], state[GRAD_NORM] = ceiling, J, grad_norm
+                write_back(sync, callers, Wt, b, dW, db)
                 return status
         pending = False
         if member == 0:
@@ -254,6 +267,69 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                     Wt_last[j, f] = Wt[j, f]
         _update(Wt, b, dW, db, settings, n)
         updates += 1
+
+
+def alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
+    """``member, members, Y, Wt, b, G, gb, values, dW, db`` as ``descend`` runs on them: as
+    they are, or alone (``sync`` None: one member, one block, one output, a pass of fixed
+    width) ``Y`` of one column and the rest copied to the stack, where every index into them
+    is a constant: LLVM keeps them in registers, and an iteration passes nothing through
+    memory (W1: half the time)."""
+
+
+@overload(alone_or_not, inline="always")
+def _alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
+    if not isinstance(sync, types.NoneType):
+        return lambda sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db: (
+            member, members, Y, Wt, b, G, gb, values, dW, db)
+
+    def alone(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
+        n = len(spec.width)
+        return (0, 1, one_column(Y), stack_copy(Wt, spec.width, (1, n)),
+                stack_copy(b, ONE, (1,)), stack_copy(G, spec.width, (1, 1, 1, n)),
+                stack_copy(gb, ONE, (1, 1, 1)), stack_copy(values, ONE, (1, 1)),
+                stack_copy(dW, spec.width, (1, n)), stack_copy(db, ONE, (1,)))
+    return alone
+
+
+def block_count(sync, m, block_rows):
+    """The blocks of ``m`` rows: 1 alone (``sync`` None), a constant of the compiled code."""
+
+
+@overload(block_count, inline="always")
+def _block_count(sync, m, block_rows):
+    if isinstance(sync, types.NoneType):
+        return lambda sync, m, block_rows: 1
+    return lambda sync, m, block_rows: (m + block_rows - 1) // block_rows
+
+
+def _meet(sync, member, members, round):
+    """``sync.meet`` for a team; nothing alone."""
+
+
+@overload(_meet, inline="always")
+def _meet_overload(sync, member, members, round):
+    if isinstance(sync, types.NoneType):
+        return lambda sync, member, members, round: None
+    return lambda sync, member, members, round: meet(borrowed(sync), member, members, round)
+
+
+def write_back(sync, callers, Wt, b, dW, db):
+    """Alone, copy the state from the stack back to the caller's ``Wt``, ``b``, ``dW``, ``db``
+    (``callers``): the next call starts from them, its update pending."""
+
+
+@overload(write_back, inline="always")
+def _write_back(sync, callers, Wt, b, dW, db):
+    if not isinstance(sync, types.NoneType):
+        return lambda sync, callers, Wt, b, dW, db: None
+
+    def copy(sync, callers, Wt, b, dW, db):
+        callers[0][0, :] = Wt[0, :]
+        callers[1][0] = b[0]
+        callers[2][0, :] = dW[0, :]
+        callers[3][0] = db[0]
+    return copy
 
 
 @jit()

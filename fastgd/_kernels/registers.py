@@ -81,6 +81,48 @@ def stack_zeros(width, like):
 
 
 @intrinsic
+def _stack_copy(typingctx, array, width):
+    if not isinstance(width, types.UniTuple) or not isinstance(array, types.Array):
+        return None
+    count, dtype = width.count, array.dtype
+
+    def codegen(context, builder, signature, args):
+        slot = context.get_value_type(dtype)
+        ptr = cgutils.alloca_once(builder, slot, size=count)
+        data = context.make_array(array)(context, builder, args[0]).data
+        for f in range(count):
+            index = cgutils.int32_t(f)
+            builder.store(builder.load(builder.gep(data, [index])), builder.gep(ptr, [index]))
+        return ptr
+
+    return types.CPointer(dtype)(array, width), codegen
+
+
+@jit(inline="always")
+def stack_copy(array, width, shape):
+    """C-contiguous ``array`` of ``len(width)`` elements copied to the caller's stack frame, as
+    an array of ``shape``: where every index into it is a constant, LLVM keeps it in
+    registers."""
+    return carray(_stack_copy(array, width), shape)
+
+
+@intrinsic
+def one_column(typingctx, Y):
+    """2-D ``Y`` of one column, its width a constant of the compiled code: loops over Y's
+    columns unroll, and their indices into arrays on the stack are constants."""
+    if not (isinstance(Y, types.Array) and Y.ndim == 2):
+        return None
+
+    def codegen(context, builder, signature, args):
+        view = context.make_array(Y)(context, builder, args[0])
+        rows = builder.extract_value(view.shape, 0)
+        view.shape = cgutils.pack_array(builder, [rows, rows.type(1)])
+        return impl_ret_borrowed(context, builder, Y, view._getvalue())
+
+    return Y(Y), codegen
+
+
+@intrinsic
 def reread(typingctx, X, width):
     """``X``, with its data pointer hidden from LLVM (an empty asm statement) where the
     fixed-width loop over ``len(width)`` features would keep more vectors live than the CPU
