@@ -24,6 +24,7 @@ from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 
 from .elementary import logistic_parts
+from .exact import add, mul, sub
 
 Squared = namedtuple("Squared", [])
 Huber = namedtuple("Huber", ["delta"])
@@ -90,12 +91,17 @@ def _error_value(loss, total, y, row):
             delta = real(loss.delta)
             clipped = min(max(total, -delta), delta)
             # r^2/2 within delta; beyond it delta^2/2 + delta (|r| - delta) = delta (|r| - delta/2)
-            return clipped, 0.5 * clipped * clipped + delta * (abs(total) - abs(clipped))
+            # (exact: as the logistic value below)
+            half_square = mul(mul(0.5, np.float64(clipped)), np.float64(clipped))
+            beyond = mul(delta, sub(abs(total), abs(clipped)))
+            return clipped, add(half_square, np.float64(beyond))
         return huber
     if kind is Logistic:
         def logistic(loss, total, y, row):
             z = np.float64(total)
             sigmoid, tail = logistic_parts(z)  # tail = log1p(e^-|z|): never overflows
-            return real(sigmoid) - y, max(z, 0.0) + tail - np.float64(y) * z
+            # Rounded as written (exact): fast-math would fuse or reorder the value's terms
+            # as the code around allows, and J's last bit would depend on the variant.
+            return real(sigmoid) - y, sub(add(max(z, 0.0), tail), mul(np.float64(y), z))
         return logistic
     return None
