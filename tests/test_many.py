@@ -186,20 +186,25 @@ CACHED_SCRIPT = textwrap.dedent("""
     import numpy as np, fastgd
     fastgd.precompile(dtypes=["float64"], layouts=["C"], read_only=[False], widths=[2])
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((2, 6000, 2))
-    y = X @ np.array([1.0, -2.0]) + 0.5 + 0.1 * rng.standard_normal((2, 6000))
-    res = fastgd.fit_linear_many(X, y, lr="auto", max_iter=60, n_threads=1)
-    for p in range(2):
-        alone = fastgd.fit_linear(X[p], y[p], lr="auto", max_iter=60)
-        assert res[p].w.tobytes() == alone.w.tobytes(), p
-        assert res[p].grad_norm == alone.grad_norm, (p, res[p].grad_norm, alone.grad_norm)
+    for P, m in ((2, 6000), (3, 40)):  # two blocks each; one block each (the variant alone)
+        X = rng.standard_normal((P, m, 2))
+        y = X @ np.array([1.0, -2.0]) + 0.5 + 0.1 * rng.standard_normal((P, m))
+        res = fastgd.fit_linear_many(X, y, lr="auto", max_iter=60, n_threads=1)
+        for p in range(P):
+            alone = fastgd.fit_linear(X[p], y[p], lr="auto", max_iter=60)
+            assert res[p].w.tobytes() == alone.w.tobytes(), p
+            assert res[p].grad_norm == alone.grad_norm, (p, res[p].grad_norm, alone.grad_norm)
+            assert res[p].loss == alone.loss
+    plan = fastgd._plan.plan(X[0], y[0][:, None], fastgd._kernels.losses.Squared(), 60, 1)
+    assert plan.kernel == "fixed" and plan.alone
     print("same bits")
 """)
 
 
 def test_the_many_driver_loaded_from_the_cache_gives_fit_linears_bits(tmp_path):
-    # Problems of two blocks on the fixed-width pass, in a process that compiles the drivers and
-    # in one that loads them from numba's cache (a driver once cached a descend of its own).
+    # Problems of two blocks and of one on the fixed-width pass, in a process that compiles the
+    # drivers and in one that loads them from numba's cache (a driver once cached a descend of
+    # its own).
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", CACHED_SCRIPT], env=env, capture_output=True,

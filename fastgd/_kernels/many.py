@@ -47,6 +47,32 @@ def _thread_spec(spec, rows, dtype):
     return lambda spec, rows, dtype: spec
 
 
+def descend_problem(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
+                    flags, run, state, dW, db, history, Wt_last, b_last):
+    """``descend`` on one problem: alone (``sync`` None) where ``fit_linear`` would run it so,
+    a problem of one block on the fixed-width pass, else as a team of one."""
+
+
+@overload(descend_problem, inline="always")
+def _descend_problem(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
+                     flags, run, state, dW, db, history, Wt_last, b_last):
+    if spec.instance_class is not FixedWidth:
+        def team(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
+                 flags, run, state, dW, db, history, Wt_last, b_last):
+            return descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
+                           flags, run, state, dW, db, history, Wt_last, b_last)
+        return team
+
+    def either(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
+               flags, run, state, dW, db, history, Wt_last, b_last):
+        if blocks == 1:
+            return descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
+                           None, run, state, dW, db, history, Wt_last, b_last)
+        return descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
+                       flags, run, state, dW, db, history, Wt_last, b_last)
+    return either
+
+
 @jit(inline="always")
 def _finite(X, Y):
     for i in range(X.shape[0]):
@@ -98,10 +124,11 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         state[CEILING] = np.inf
         Wt[0, :] = W[p]
         b[0] = B[p]
-        code = descend(first_member, one_member, Xp, Yp, Wt, b, thread_spec(spec, rows, X.dtype),
-                       loss, settings, np.empty((1, blocks, 1, n), X.dtype),
-                       np.empty((1, blocks, 1)), np.empty((1, blocks)), flags, run, state, dW,
-                       db, history, Wt_last, b_last)
+        code = descend_problem(blocks, first_member, one_member, Xp, Yp, Wt, b,
+                               thread_spec(spec, rows, X.dtype), loss, settings,
+                               np.empty((1, blocks, 1, n), X.dtype), np.empty((1, blocks, 1)),
+                               np.empty((1, blocks)), flags, run, state, dW, db, history,
+                               Wt_last, b_last)
         W[p] = Wt[0]
         B[p] = b[0]
         W_last[p] = Wt_last[0]
