@@ -214,9 +214,8 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
     k = Y.shape[1]
     threads = thread_count(n_threads, m, n, k)
     X, Y = writable_alias(X), writable_alias(Y)
-    forced = kernel is not None
-    if kernel is None:
-        kernel = choose(X, Y, loss, max_iter)
+    # a forced kernel is compiled as needed, alone too
+    kernel, alone_ready = (kernel, True) if kernel else choice(X, Y, loss, max_iter)
     if kernel == "fixed" and not X.flags.f_contiguous:
         X = fortran_copy(X, min(threads, 2) if X.nbytes >= (1 << 20) else 1)
     spec = make_spec(kernel, X, threads)
@@ -225,10 +224,7 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None):
         say(f"compiling the {kernel} kernel for {X.dtype} X in {_order(X)} order, {Y.dtype} y, "
             f"{describe(loss)} loss (a few seconds, once: it is cached)")
     rows = block_rows(m, n)
-    # Alone where compiled already (``precompile`` compiles it), or where the caller forced
-    # the kernel (a forced kernel is compiled as needed).
-    alone = (kernel == "fixed" and threads == 1 and m <= rows and k == 1
-             and (forced or _available(kernel, X, Y, loss, alone=True)))
+    alone = kernel == "fixed" and threads == 1 and m <= rows and k == 1 and alone_ready
     return Plan(kernel, spec, X, Y, threads, rows, alone)
 
 
@@ -240,11 +236,18 @@ def _order(X):
     return {"C": "C", "F": "Fortran", "A": "strided"}[_layout(X)]
 
 
+#: A read-only array up to this size is copied instead: cheaper than the alias's ctypes buffer.
+ALIAS_MIN_BYTES = 1 << 12
+
+
 def writable_alias(array):
-    """``array`` itself, or for a read-only one a writable view of the same memory (no copy):
-    the kernels never write X or y, and one compiled variant then serves both."""
+    """``array`` itself, or for a read-only one a writable view of the same memory (no copy;
+    a copy up to ``ALIAS_MIN_BYTES``): the kernels never write X or y, and one compiled variant
+    then serves both."""
     if array.flags.writeable or array.size == 0:
         return array
+    if array.nbytes <= ALIAS_MIN_BYTES:
+        return array.copy(order="K")
     low = sum(s * (d - 1) for s, d in zip(array.strides, array.shape) if s < 0)
     high = sum(s * (d - 1) for s, d in zip(array.strides, array.shape) if s > 0) + array.itemsize
     buffer = (ctypes.c_char * (high - low)).from_address(array.ctypes.data + low)
@@ -256,16 +259,26 @@ def choose(X, Y, loss, max_iter, in_place=False):
     """The first row of ``KERNELS`` that reads X and computes ``loss`` and, if per-width, is
     compiled already or worth compiling now. ``in_place=True`` passes over the ``fixed`` pass
     where it would read a copy of X (a chunk read once per call)."""
+    return choice(X, Y, loss, max_iter, in_place)[0]
+
+
+def choice(X, Y, loss, max_iter, in_place=False):
+    """``(choose's kernel, whether its descent's variant alone is compiled)``."""
     if X.size * Y.shape[1] * max_iter < COMPILE_PAYS_ELEMENT_UPDATES:  # the usual case: memoised
         key = (X.shape[1], X.dtype, _flags(X), X.nbytes >= tune.COLUMN_COPY_MAX_BYTES,
                Y.dtype, _flags(Y), type(loss), in_place)
         if key not in _chosen:
-            _chosen[key] = _choose(X, Y, loss, max_iter, in_place)
+            _chosen[key] = _choice(X, Y, loss, max_iter, in_place)
         return _chosen[key]
-    return _choose(X, Y, loss, max_iter, in_place)
+    return _choice(X, Y, loss, max_iter, in_place)
 
 
 _chosen = {}
+
+
+def _choice(X, Y, loss, max_iter, in_place):
+    kernel = _choose(X, Y, loss, max_iter, in_place)
+    return kernel, kernel == "fixed" and _available(kernel, X, Y, loss, alone=True)
 
 
 def _choose(X, Y, loss, max_iter, in_place):
