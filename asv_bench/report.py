@@ -271,8 +271,8 @@ def on_dask(repeat):
     def measure(label, Xd, yd):
         """The ratio, the time an iteration adds, and the bound that empty rounds of tasks set
         (a round of the tasks fit_linear's would run, each doing nothing)."""
-        X2, Y2, vector_y = fastgd.dask._chunked(Xd, yd)
-        chunks = fastgd.dask._Chunks(*dask.persist(X2, Y2), vector_y)
+        X2, Y2, _, vector_y = fastgd.dask._chunked(Xd, yd, None)
+        chunks = fastgd.dask._Chunks(*dask.persist(X2, Y2), None, vector_y)
         local, on_dask, empty = best_times(one, lambda: on(Xd, yd),
                                            lambda: chunks.each(_nothing), repeat=repeat,
                                            min_seconds=0)
