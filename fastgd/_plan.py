@@ -236,17 +236,13 @@ def _order(X):
     return {"C": "C", "F": "Fortran", "A": "strided"}[_layout(X)]
 
 
-#: A read-only array up to this size is copied instead: cheaper than the alias's ctypes buffer.
-ALIAS_MIN_BYTES = 1 << 12
-
-
 def writable_alias(array):
     """``array`` itself, or for a read-only one a writable view of the same memory (no copy;
-    a copy up to ``ALIAS_MIN_BYTES``): the kernels never write X or y, and one compiled variant
-    then serves both."""
+    a copy up to ``_tuning.ALIAS_MIN_BYTES``, which is cheaper): the kernels never write X or
+    y, and one compiled variant then serves both."""
     if array.flags.writeable or array.size == 0:
         return array
-    if array.nbytes <= ALIAS_MIN_BYTES:
+    if array.nbytes <= tune.ALIAS_MIN_BYTES:
         return array.copy(order="K")
     low = sum(s * (d - 1) for s, d in zip(array.strides, array.shape) if s < 0)
     high = sum(s * (d - 1) for s, d in zip(array.strides, array.shape) if s > 0) + array.itemsize

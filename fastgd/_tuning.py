@@ -21,6 +21,9 @@ PREFETCH_BYTES = 1 << 13
 ROW_VECTOR_PREFETCH_CPUS = frozenset({"znver3", "znver5"})
 ROW_VECTOR_PREFETCH_BYTES = {4: 1 << 14, 8: 1 << 13}
 
+#: A read-only X or y up to this size is copied, not read through a writable alias of it.
+ALIAS_MIN_BYTES = 1 << 12
+
 #: Most features of the fixed-width kernel (its sums stay in registers up to here).
 FIXED_WIDTH_MAX = 16
 #: Non-Fortran X the fixed-width kernel takes is copied to Fortran order below this size.

@@ -236,3 +236,10 @@ def test_read_only_x_is_read_through_a_writable_alias_without_a_copy():
     fit = fastgd.fit_linear(frozen, y, max_iter=20)
     assert fit.w.tobytes() == fastgd.fit_linear(X, y, max_iter=20).w.tobytes()
     assert not frozen.flags.writeable
+    # up to ALIAS_MIN_BYTES, a copy (cheaper than the alias), in the same memory order
+    small = np.asfortranarray(X[:100])
+    small.flags.writeable = False
+    assert small.nbytes <= _tuning.ALIAS_MIN_BYTES
+    copy = _plan.writable_alias(small)
+    assert copy.flags.writeable and copy.flags.f_contiguous and not np.shares_memory(copy, small)
+    np.testing.assert_array_equal(copy, small)
