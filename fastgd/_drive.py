@@ -96,6 +96,8 @@ def on_team(threads, member):
 #: reads or writes them) and for a history it does not keep (empty): shared, never written.
 _NO_TEAM = np.zeros(sync.DONE + sync.LINE * 2, np.int64)
 _NO_HISTORY = np.empty((0, 2))
+#: A descent's ``state`` before its first iterate: no blow-up ceiling yet, J and norm unknown.
+_START = np.array([np.inf, np.nan, np.nan])
 
 
 @dataclass
@@ -188,7 +190,7 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
         flags = _NO_TEAM if threads == 1 else np.zeros(sync.DONE + sync.LINE * (threads + 1),
                                                        np.int64)
     counters = np.zeros(3, np.int64)
-    state = np.array([np.inf, np.nan, np.nan])
+    state = _START.copy()
     Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
     # Each member its own state and gradient: all end every iteration with the same bits.
     own = [(Wt, b)] + [(_apart(Wt.shape, Wt.dtype, threads), _apart(b.shape, b.dtype, threads))

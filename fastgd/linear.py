@@ -140,12 +140,15 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
 def settings(problem, block_rows):
     """The compiled descent's ``drivers.Settings`` for ``problem``, read in blocks of
     ``block_rows`` rows."""
-    no_columns = np.empty(0)
     return drivers.Settings(problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2,
                             problem.l1, 0.5 if halved(problem.loss) else 1.0, block_rows,
-                            no_columns if problem.center is None else problem.center,
-                            no_columns if problem.spread is None else problem.spread,
+                            _NO_COLUMNS if problem.center is None else problem.center,
+                            _NO_COLUMNS if problem.spread is None else problem.spread,
                             problem.intercept)
+
+
+#: ``Settings.center`` and ``spread`` of a fit not standardised (empty: never written).
+_NO_COLUMNS = np.empty(0)
 
 
 def standardized(problem):
