@@ -53,21 +53,39 @@ def hidden(builder, value, constraint="r"):
                        False)
 
 
-@intrinsic
-def _stack_zeros(typingctx, width, like):
-    if not isinstance(width, types.UniTuple) or not isinstance(like, types.Array):
-        return None
-    count, dtype = width.count, like.dtype
+def _slots(name, fill):
+    """An intrinsic ``(width, array) -> pointer`` to ``len(width)`` slots of ``array``'s dtype
+    in the caller's stack frame, slot i set to ``fill(context, builder, array's type, array,
+    i, slot type)``."""
+    def typer(typingctx, width, array):
+        if not isinstance(width, types.UniTuple) or not isinstance(array, types.Array):
+            return None
+        count, dtype = width.count, array.dtype
 
-    def codegen(context, builder, signature, args):
-        slot = context.get_value_type(dtype)
-        # alloca_once puts the slots in the function's entry block, once, even in a loop.
-        ptr = cgutils.alloca_once(builder, slot, size=count)
-        for f in range(count):
-            builder.store(ir.Constant(slot, 0), builder.gep(ptr, [cgutils.int32_t(f)]))
-        return ptr
+        def codegen(context, builder, signature, args):
+            slot = context.get_value_type(dtype)
+            # alloca_once puts the slots in the function's entry block, once, even in a loop.
+            ptr = cgutils.alloca_once(builder, slot, size=count)
+            for f in range(count):
+                index = cgutils.int32_t(f)
+                value = fill(context, builder, array, args[1], index, slot)
+                builder.store(value, builder.gep(ptr, [index]))
+            return ptr
 
-    return types.CPointer(dtype)(width, like), codegen
+        return types.CPointer(dtype)(width, array), codegen
+
+    typer.__name__ = name
+    return intrinsic(typer)
+
+
+def _element(context, builder, kind, array, index, slot):
+    return builder.load(builder.gep(context.make_array(kind)(context, builder, array).data,
+                                    [index]))
+
+
+_stack_zeros = _slots("_stack_zeros", lambda context, builder, kind, array, index, slot:
+                      ir.Constant(slot, 0))
+_stack_copy = _slots("_stack_copy", _element)
 
 
 @jit(inline="always")
@@ -80,30 +98,12 @@ def stack_zeros(width, like):
     return carray(_stack_zeros(width, like), (len(width),))
 
 
-@intrinsic
-def _stack_copy(typingctx, array, width):
-    if not isinstance(width, types.UniTuple) or not isinstance(array, types.Array):
-        return None
-    count, dtype = width.count, array.dtype
-
-    def codegen(context, builder, signature, args):
-        slot = context.get_value_type(dtype)
-        ptr = cgutils.alloca_once(builder, slot, size=count)
-        data = context.make_array(array)(context, builder, args[0]).data
-        for f in range(count):
-            index = cgutils.int32_t(f)
-            builder.store(builder.load(builder.gep(data, [index])), builder.gep(ptr, [index]))
-        return ptr
-
-    return types.CPointer(dtype)(array, width), codegen
-
-
 @jit(inline="always")
 def stack_copy(array, width, shape):
     """C-contiguous ``array`` of ``len(width)`` elements copied to the caller's stack frame, as
     an array of ``shape``: where every index into it is a constant, LLVM keeps it in
     registers."""
-    return carray(_stack_copy(array, width), shape)
+    return carray(_stack_copy(width, array), shape)
 
 
 @intrinsic
