@@ -91,7 +91,7 @@ def _error_value(loss, total, y, row):
             delta = real(loss.delta)
             clipped = min(max(total, -delta), delta)
             # r^2/2 within delta; beyond it delta^2/2 + delta (|r| - delta) = delta (|r| - delta/2)
-            # (exact: as the logistic value below)
+            # exact, as the logistic value below
             half_square = mul(mul(0.5, np.float64(clipped)), np.float64(clipped))
             beyond = mul(delta, sub(abs(total), abs(clipped)))
             return clipped, add(half_square, np.float64(beyond))
@@ -100,8 +100,9 @@ def _error_value(loss, total, y, row):
         def logistic(loss, total, y, row):
             z = np.float64(total)
             sigmoid, tail = logistic_parts(z)  # tail = log1p(e^-|z|): never overflows
-            # Rounded as written (exact): fast-math would fuse or reorder the value's terms
-            # as the code around allows, and J's last bit would depend on the variant.
+            # Rounded as written (exact), as the row-vector pass's IR has it: fast-math would
+            # fuse or reorder the terms as the code around allows, and J's last bit would
+            # depend on the compiled variant.
             return real(sigmoid) - y, sub(add(max(z, 0.0), tail), mul(np.float64(y), z))
         return logistic
     return None
