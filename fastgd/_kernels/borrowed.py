@@ -14,7 +14,10 @@ from numba.extending import intrinsic
 
 @intrinsic
 def borrowed(typingctx, array):
-    """``array`` itself, its meminfo and parent left out: valid while the caller's array is."""
+    """``array`` itself, its meminfo and parent left out: valid while the caller's array is
+    (None stays None)."""
+    if isinstance(array, types.NoneType):
+        return array(array), lambda context, builder, signature, args: args[0]
     if not isinstance(array, types.Array):
         return None
 

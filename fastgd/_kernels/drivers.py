@@ -204,7 +204,7 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                                   borrowed(G), borrowed(gb), borrowed(values))
     dW, db, history, Wt_last, b_last = (borrowed(dW), borrowed(db), borrowed(history),
                                         borrowed(Wt_last), borrowed(b_last))
-    run, state = borrowed(run), borrowed(state)
+    sync, run, state = borrowed(sync), borrowed(run), borrowed(state)
     settings = Settings(settings.lr, settings.max_iter, settings.tol, settings.blowup,
                         settings.l2, settings.l1, settings.half, settings.block_rows,
                         borrowed(settings.center), borrowed(settings.spread), settings.intercept)
@@ -311,7 +311,7 @@ def _meet(sync, member, members, round):
 def _meet_overload(sync, member, members, round):
     if isinstance(sync, types.NoneType):
         return lambda sync, member, members, round: None
-    return lambda sync, member, members, round: meet(borrowed(sync), member, members, round)
+    return lambda sync, member, members, round: meet(sync, member, members, round)
 
 
 def write_back(sync, callers, Wt, b, dW, db):
@@ -325,10 +325,9 @@ def _write_back(sync, callers, Wt, b, dW, db):
         return lambda sync, callers, Wt, b, dW, db: None
 
     def copy(sync, callers, Wt, b, dW, db):
-        callers[0][0, :] = Wt[0, :]
-        callers[1][0] = b[0]
-        callers[2][0, :] = dW[0, :]
-        callers[3][0] = db[0]
+        for f in range(Wt.shape[1]):  # element by element: a slice would count references
+            callers[0][0, f], callers[2][0, f] = Wt[0, f], dW[0, f]
+        callers[1][0], callers[3][0] = b[0], db[0]
     return copy
 
 
