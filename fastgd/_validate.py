@@ -337,11 +337,16 @@ def check_weights(weights, offset=0):
     return weights.sum()
 
 
+def check_weight_total(total):
+    """Raise for weights that are zero for every row (their sum ``total``)."""
+    if total == 0:
+        raise ValueError("sample_weight is zero for every row: give some row a weight > 0")
+
+
 def scaled_weights(weights, total, m, dtype):
     """``weights`` (a part of them, of sum ``total`` in all) scaled to sum to ``m``, in
     ``dtype``; an all-zero ``total`` raises."""
-    if total == 0:
-        raise ValueError("sample_weight is zero for every row: give some row a weight > 0")
+    check_weight_total(total)
     return np.ascontiguousarray(weights.astype(np.float64, copy=False) * (m / total), dtype)
 
 

@@ -17,12 +17,12 @@ import numpy as np
 from . import _plan
 from ._divergence import (BLOWUP, GRAM_MAX_FEATURES, factor, gram_curvature, gram_matrix,
                           linear_divergence, power_eigenvalue)
-from ._drive import Info, Outcome, _Progress
+from ._drive import _START, Info, Outcome, _Progress
 from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._kernels.losses import Weighted
-from ._validate import (check_finite, check_solver, check_weights, flag, kernel_dtype, labels,
-                        linear_problem, scaled_weights, weight_array)
+from ._validate import (check_finite, check_solver, check_weight_total, check_weights, flag,
+                        kernel_dtype, labels, linear_problem, scaled_weights, weight_array)
 from .linear import SOLVERS, auto_lr, fit_gram, gram_of_moments, result
 from .linear import settings as linear_settings
 
@@ -108,7 +108,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     check_solver(problem, solver, standardize)
     if persist:
         X, Y, weights = dask.persist(X, Y, weights)
-    data = _Chunks(X, Y, weights, vector_y)
+    data = _Chunks(X, Y, weights, vector_y, persist)
     failure = _failure_of(data)
     if solver == "gram":
         sums = data.gram_sums()
@@ -241,28 +241,32 @@ def _pairwise(parts, add):
 
 class _Chunks:
     """X, Y and the rows' weights as row chunks: one round of tasks over them, each chunk with
-    its first row. ``weighing`` is ``(sum of the weights, m)`` (None unweighted): a chunk's
-    weights scaled as ``fastgd.fit_linear`` scales them all, to sum to m."""
+    its first row. The weights are checked and summed in a first round, then scaled once as
+    ``fastgd.fit_linear`` scales them (to sum to m, in X's dtype): ``self.weights``, kept in
+    the workers' memory with ``persist``, which the tasks read."""
 
-    def __init__(self, X, Y, weights, vector_y):
+    def __init__(self, X, Y, weights, vector_y, persist=False):
         self.X, self.Y, self.vector_y = X, Y, vector_y
         self.m, self.n = X.shape
         self.k = Y.shape[1]
         self.get = dask.base.get_scheduler(collections=[X])  # distributed's when a client is on
         self.graph = {**X.__dask_graph__(), **Y.__dask_graph__()}
-        weight_keys = [None] * len(X.chunks[0])
-        if weights is not None:
-            self.graph.update(weights.__dask_graph__())
-            weight_keys = list(weights.__dask_keys__())
-        self.keys = list(zip(_keys(X), _keys(Y), weight_keys))
+        self.keys = [(x, y, None) for x, y in zip(_keys(X), _keys(Y))]
         self.offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
         self.groups = _groups(self.get, [self.graph[x] for x, _, _ in self.keys])
-        self.weighing, self.weights = None, None
+        self.weights = None
         if weights is not None:
+            self._weigh(weights)
             total = _pairwise(self.each(_weight_sum), np.add)
-            scaled_weights(np.zeros(0), total, self.m, np.float64)  # raises for all zeros
-            self.weighing = (total, self.m)
-            self.weights = weights.astype(np.float64) * (self.m / total)
+            check_weight_total(total)
+            scaled = weights.map_blocks(scaled_weights, total, self.m, X.dtype, dtype=X.dtype)
+            self.weights = dask.persist(scaled)[0] if persist else scaled
+            self._weigh(self.weights)
+
+    def _weigh(self, weights):
+        """Give each chunk's tasks the chunk of ``weights`` (chunked as X's rows)."""
+        self.graph.update(weights.__dask_graph__())
+        self.keys = [(x, y, w) for (x, y, _), w in zip(self.keys, weights.__dask_keys__())]
 
     def each(self, task, *args):
         """``task(*args, X_chunk, Y_chunk, weights_chunk or None, offset)`` on every chunk, in
@@ -294,7 +298,7 @@ class _Chunks:
         wants = (problem.loss_name == "logistic", standardize, problem.lr is None)
         if not any(wants):
             return
-        parts = self.each(_statistics, self.vector_y, self.weighing, *wants)
+        parts = self.each(_statistics, self.vector_y, *wants)
         if standardize:
             count, mean, squares = _pairwise([part["moments"] for part in parts], _moments_add)
             spread = np.sqrt(squares / count)
@@ -313,7 +317,7 @@ class _Chunks:
         """The loss's ``L`` at X, without standardising."""
         if self.n > GRAM_MAX_FEATURES:
             return self.power_curvature(loss_name, l2)
-        parts = self.each(_statistics, self.vector_y, self.weighing, False, False, True)
+        parts = self.each(_statistics, self.vector_y, False, False, True)
         return gram_curvature(self._gram(parts), loss_name, l2)
 
     def _gram(self, parts):
@@ -352,14 +356,15 @@ def _descend(problem, data, failure):
     b = problem.b0
     Wt_last, b_last = Wt.copy(), b.copy()
     dW, db = np.empty((k, n)), np.empty(k)
-    state = np.array([np.inf, np.nan, np.nan])
+    state = _START.copy()
     losses = []
-    loss = problem.loss.loss if data.weighing else problem.loss  # each chunk weighs its own rows
+    # each chunk's task weighs its own rows
+    loss = problem.loss if data.weights is None else problem.loss.loss
     bar = _Progress(problem.max_iter) if problem.progress else None
     updates, stopped = 0, False
     start = time.perf_counter()
     while True:
-        parts = data.each(_chunk_sums, Wt, b, loss, data.weighing, settings.block_rows)
+        parts = data.each(_chunk_sums, Wt, b, loss, settings.block_rows)
         G, gb, value = _pairwise(parts, _sums_add)
         status = drivers.settle(G[None], gb[None], np.array([value]), m, settings, Wt, dW, db,
                                 updates, state)
@@ -412,16 +417,11 @@ def _weight_sum(X, Y, W, offset):
     return check_weights(W, offset)
 
 
-def _weighed(W, weighing, dtype):
-    """The chunk's weights scaled by ``weighing`` (``_Chunks``), in ``dtype``; or None."""
-    return None if weighing is None else scaled_weights(np.asarray(W), *weighing, dtype)
-
-
-def _chunk_sums(Wt, b, loss, weighing, block_rows, X, Y, W, offset):
+def _chunk_sums(Wt, b, loss, block_rows, X, Y, W, offset):
     """The chunk's gradient sums (k, n), (k,) and loss sum, float64, its blocks added in
     order: ``fit_linear``'s compiled descent, stopped after its first pass."""
-    if weighing is not None:
-        loss = Weighted(loss, _weighed(W, weighing, X.dtype))
+    if W is not None:
+        loss = Weighted(loss, W)
     m, n = X.shape
     k = Y.shape[1]
     blocks = -(-m // block_rows)
@@ -436,7 +436,7 @@ def _chunk_sums(Wt, b, loss, weighing, block_rows, X, Y, W, offset):
         # It returns after the stop test of the start, before any update: Wt, b are only read.
         drivers.descend(0, 1, X, Y, Wt, b, spec, loss, settings, G, gb, values,
                         np.zeros(1, np.int64), np.zeros(3, np.int64),
-                        np.array([np.inf, np.nan, np.nan]), np.empty((k, n)), np.empty(k),
+                        _START.copy(), np.empty((k, n)), np.empty(k),
                         np.empty((0, 2)), np.empty_like(Wt), np.empty_like(b))
     return (G[0].sum(axis=0, dtype=np.float64), gb[0].sum(axis=0), float(values[0].sum()))
 
@@ -445,7 +445,7 @@ def _sums_add(a, b):
     return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
-def _statistics(vector_y, weighing, logistic, standardize, curvature, X, Y, W, offset):
+def _statistics(vector_y, logistic, standardize, curvature, X, Y, W, offset):
     """What ``_Chunks.prepare`` asks of a chunk: labels checked, the columns' count (sum of
     weights), mean and sum of squared deviations, and ``[X 1]^T S [X 1]`` (unscaled; S the
     rows' weights)."""
@@ -453,11 +453,10 @@ def _statistics(vector_y, weighing, logistic, standardize, curvature, X, Y, W, o
     if logistic:
         labels(Y[:, 0] if vector_y else Y, offset)
     m = X.shape[0]
-    weights = _weighed(W, weighing, np.float64)
     if standardize:
-        out["moments"] = _column_moments(X, weights)
+        out["moments"] = _column_moments(X, W)
     if curvature and X.shape[1] <= GRAM_MAX_FEATURES:
-        out["gram"] = gram_matrix(X, weights) * m if m else np.zeros((X.shape[1] + 1,) * 2)
+        out["gram"] = gram_matrix(X, W) * m if m else np.zeros((X.shape[1] + 1,) * 2)
     return out
 
 
@@ -465,6 +464,7 @@ def _column_moments(X, weights):
     """The chunk's (count, mean, sum of squared deviations) of each column, its rows weighted
     where ``weights`` are given (the count then their sum)."""
     n = X.shape[1]
+    weights = None if weights is None else weights.astype(np.float64)
     count = X.shape[0] if weights is None else float(weights.sum())
     if count == 0:
         return 0, np.zeros(n), np.zeros(n)
