@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from . import _tuning as tune
@@ -118,7 +119,7 @@ class Outcome:
         """The outcome with ``rows`` (one an update: J, gradient norm; or None) as its
         histories."""
         if rows is None:
-            return cls(status, n_iter, loss, grad_norm, None, None)
+            return cls(status, n_iter, loss, grad_norm, None)
         return cls(status, n_iter, loss, grad_norm, rows[:, 0].copy(), rows[:, 1].copy())
 
 
@@ -178,21 +179,40 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     X, Y, threads = plan.X, plan.Y, plan.threads
     m, n = X.shape
     k = Y.shape[1]
-    blocks = -(-m // plan.block_rows)
     halves = 1 if threads == 1 else 2
-    slots = blocks + GAP * (threads - 1)
+    slots = -(-m // plan.block_rows) + GAP * (threads - 1)
     G = np.empty((halves, slots, k, n), X.dtype)
     gb = np.empty((halves, slots, k))
     values = np.empty((halves, slots))
-    if plan.alone:
-        flags = None  # the descent's variant that holds its state in registers
-    else:
-        flags = _NO_TEAM if threads == 1 else np.zeros(sync.DONE + sync.LINE * (threads + 1),
-                                                       np.int64)
     counters = np.zeros(3, np.int64)
     state = _START.copy()
-    Wt_last, b_last = np.empty_like(Wt), np.empty_like(b)
-    # Each member its own state and gradient: all end every iteration with the same bits.
+    Wt_last, b_last = np.empty(Wt.shape, Wt.dtype), np.empty(b.shape, b.dtype)
+    if threads == 1:
+        # ``flags`` None: the descent's variant that holds its state in registers
+        arguments = [0, 1, X, Y, Wt, b, plan.spec, loss, settings, G, gb, values,
+                     None if plan.alone else _NO_TEAM, counters, state, np.zeros((k, n)),
+                     np.zeros(k), None, Wt_last, b_last]
+
+        def chunk(part):
+            arguments[HISTORY] = part
+            return interruptible(_descent, plan.types, arguments)
+    else:
+        chunk = _team(plan, Wt, b, loss, settings, G, gb, values, counters, state, Wt_last,
+                      b_last)
+    return _chunks(chunk, counters, state, settings.max_iter,
+                   max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // (m * n * k)), history, callback,
+                   progress), Wt_last, b_last
+
+
+#: Where ``drivers.descend`` takes the history's rows.
+HISTORY = 17
+
+
+def _team(plan, Wt, b, loss, settings, G, gb, values, counters, state, Wt_last, b_last):
+    """``run``'s chunk of a team: each member its own state and gradient, which all end every
+    iteration with the same bits."""
+    threads, (k, n) = plan.threads, Wt.shape
+    flags = np.zeros(sync.DONE + sync.LINE * (threads + 1), np.int64)
     own = [(Wt, b)] + [(_apart(Wt.shape, Wt.dtype, threads), _apart(b.shape, b.dtype, threads))
                        for _ in range(1, threads)]
     for member_Wt, member_b in own[1:]:
@@ -200,32 +220,36 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     gradients = [(_apart((k, n), np.float64, threads), _apart((k,), np.float64, threads))
                  for _ in range(threads)]
 
-    def call(member, history_part):
+    def member_call(member, part):
         member_Wt, member_b = own[member]
         dW, db = gradients[member]
-        return drivers.descend(member, threads, X, Y, member_Wt, member_b, plan.spec, loss,
-                               settings, G, gb, values, flags, counters, state, dW, db,
-                               history_part, Wt_last, b_last)
+        return _descent(plan.types, (member, threads, plan.X, plan.Y, member_Wt, member_b,
+                                     plan.spec, loss, settings, G, gb, values, flags, counters,
+                                     state, dW, db, part, Wt_last, b_last))
 
-    max_iter = settings.max_iter
-    chunk = max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // (m * n * k))
-    parts = []
+    return lambda part: on_team(threads, lambda member: member_call(member, part))
+
+
+def _chunks(chunk, counters, state, max_iter, first, history, callback, progress):
+    """Run ``chunk(history_part)`` until the descent ends, each call aiming at
+    ``CHUNK_SECONDS`` (``first`` updates the first); between calls a callback or progress bar
+    acts. Returns the ``Outcome``."""
+    size, parts, stopped = first, [], False
     bar = _Progress(max_iter) if progress else None
-    stopped = False
     while True:
         if callback is not None:
-            chunk = min(chunk, tune.CALLBACK_UPDATES)
+            size = min(size, tune.CALLBACK_UPDATES)
         done = int(counters[drivers.UPDATES])
-        counters[drivers.STOP] = min(done + chunk, max_iter)
-        part = np.empty((int(counters[drivers.STOP]) - done, 2)) if history else _NO_HISTORY
+        stop = counters[drivers.STOP] = min(done + size, max_iter)
+        part = np.empty((stop - done, 2)) if history else _NO_HISTORY
         start = time.perf_counter()
-        status = on_team(threads, lambda member: call(member, part))
+        status = chunk(part)
         seconds = time.perf_counter() - start
         now = int(counters[drivers.UPDATES])
         if history:
             parts.append(part[:now - done])
         if seconds > 0 and now > done:
-            chunk = max(1, int(tune.CHUNK_SECONDS * (now - done) / seconds))
+            size = max(1, int(tune.CHUNK_SECONDS * (now - done) / seconds))
         if bar is not None:
             bar.advance(now, seconds / max(1, now - done))
         if callback is not None:
@@ -235,7 +259,31 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
             break
     if bar is not None:
         bar.close()
-    outcome = Outcome.recorded(drivers.OK if stopped else status, now, float(state[drivers.LOSS]),
-                               float(state[drivers.GRAD_NORM]),
-                               np.concatenate(parts) if history else None)
-    return outcome, Wt_last, b_last
+    return Outcome.recorded(drivers.OK if stopped else status, now, float(state[drivers.LOSS]),
+                            float(state[drivers.GRAD_NORM]),
+                            np.concatenate(parts) if history else None)
+
+
+#: The machine code of ``drivers.descend`` by ``Plan.types``, with its argument types, and
+#: called past numba's dispatcher: the dispatcher types every call's arguments afresh, and
+#: its typing of the three namedtuples among them was 1.7 of a W1 fit's 25 us.
+_descents = {}
+#: Tests set this to check every call's arguments against the types the machine code takes.
+CHECK_TYPES = False
+
+
+def _descent(types, arguments):
+    """``drivers.descend(*arguments)``, whose types ``types`` (``Plan.types``) sets: through
+    the dispatcher (which compiles or loads what it lacks) the first time, then straight to
+    the machine code it found."""
+    known = _descents.get(types)
+    if known is None:
+        status = drivers.descend(*arguments)
+        signature = tuple(numba.typeof(argument) for argument in arguments)
+        compiled = drivers.descend.overloads.get(signature)
+        if compiled is not None:
+            _descents[types] = signature, compiled.entry_point
+        return status
+    if CHECK_TYPES:
+        assert tuple(numba.typeof(argument) for argument in arguments) == known[0], types
+    return known[1](*arguments)

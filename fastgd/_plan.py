@@ -20,7 +20,7 @@ from . import _tuning as tune
 from ._config import ready, say
 from ._kernels import drivers, passes
 from ._kernels.layout import fortran_copy
-from ._kernels.losses import describe
+from ._kernels.losses import describe, kind as loss_kind
 from ._kernels.tiles import lanes
 
 #: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: some
@@ -100,13 +100,18 @@ def streaming_distance(kernel, itemsize):
     return None
 
 
-def make_spec(kernel, X, threads):
-    """The pass spec of ``kernel`` for X (a Fortran-order X for ``fixed``)."""
+def _ahead(kernel, X, streaming):
+    return streaming_distance(kernel, X.itemsize) if streaming else prefetch_distance(X, kernel)
+
+
+def make_spec(kernel, X, threads, streaming=False):
+    """The pass spec of ``kernel`` for X (a Fortran-order X for ``fixed``); ``streaming``: the
+    variant for X that streams from memory, whatever X's size."""
     n = X.shape[1]
     if kernel == "fixed":
         return passes.FixedWidth((0,) * n)  # the tuple's length types the compiled variant
     if kernel in ("vectors", "tile"):
-        return BY_NAME[kernel].spec((0,) * n, prefetch_distance(X, kernel))
+        return BY_NAME[kernel].spec((0,) * n, _ahead(kernel, X, streaming))
     if kernel == "columns":
         # A block's errors, one row per thread, a line or two clear between rows.
         rows = block_rows(*X.shape)
@@ -122,14 +127,21 @@ def _flags(array):
     return _layout(array), array.flags.writeable, array.flags.aligned
 
 
+def descent_types(kernel, X, Y, loss, alone, x_flags=None, streaming=False):
+    """What sets the numba types of a descent's arguments (``drivers.descend``): ``kernel``'s
+    pass over X (of flags ``x_flags`` where given) against Y for ``loss``, ``alone`` or not;
+    ``streaming`` as ``make_spec`` takes it. A key: equal keys, equal types."""
+    return (kernel, X.shape[1] if BY_NAME[kernel].per_width else None, X.dtype,
+            x_flags or _flags(X), Y.dtype, _flags(Y), loss_kind(loss),
+            _ahead(kernel, X, streaming) is None, alone)
+
+
 def _available(kernel, X, Y, loss, compiling=False, alone=False):
     """Whether ``kernel``'s variant for X, Y and ``loss`` (``alone``: its variant of one
     thread, one block and one output) is compiled or cached (memoised on what sets its numba
     types); ``compiling=True`` records that it is about to be."""
     fortran_copy = kernel == "fixed" and not X.flags.f_contiguous
-    key = (kernel, X.shape[1] if BY_NAME[kernel].per_width else None, X.dtype,
-           ("F", True, True) if fortran_copy else _flags(X), Y.dtype, _flags(Y), type(loss),
-           prefetch_distance(X, kernel) is None, alone)
+    key = descent_types(kernel, X, Y, loss, alone, ("F", True, True) if fortran_copy else None)
     if compiling:
         _ready[key] = True
     if key not in _ready:
@@ -158,9 +170,11 @@ def example_arguments(X, Y, spec, loss, alone=False):
 
 
 def forget_availability():
-    """Forget what ``_available`` and ``choose`` learnt (after ``precompile`` compiled more)."""
+    """Forget what ``_available``, ``choose`` and ``plan`` learnt (after ``precompile``
+    compiled more)."""
     _ready.clear()
     _chosen.clear()
+    _plans.clear()
 
 
 def cores():
@@ -196,7 +210,9 @@ class Plan(NamedTuple):
     writable alias of it, or its Fortran-order copy) against ``Y`` (the caller's or a writable
     alias), on ``threads`` threads, in blocks of ``block_rows`` rows; ``alone``: in the
     descent's variant for one thread, one block and one output, which keeps its state in
-    registers. (A named tuple: a small fit builds one a call.)"""
+    registers; ``types``: what sets the types of the descent's arguments (``descent_types``).
+    Made by ``plan`` only, so ``types`` always matches the rest. (A named tuple: a small fit
+    builds one a call.)"""
 
     kernel: str
     spec: object
@@ -204,28 +220,68 @@ class Plan(NamedTuple):
     Y: np.ndarray
     threads: int
     block_rows: int
-    alone: bool = False
+    alone: bool
+    types: tuple
 
 
-def plan(X, Y, loss, max_iter, n_threads, kernel=None):
+def plan(X, Y, loss, max_iter, n_threads, kernel=None, *, alone=True, streaming=False):
     """The plan for a fit of X against Y with ``loss``. ``kernel`` forces a row of the table
-    (for tests and benchmarks that set one pass against another); it must suit X and loss."""
+    (for tests and benchmarks that set one pass against another); it must suit X and loss.
+    ``alone=False`` keeps a fit that could run alone (``Plan.alone``) on the team's variant;
+    ``streaming`` takes the pass's variant for X streaming from memory (``make_spec``)."""
     m, n = X.shape
     k = Y.shape[1]
+    key = None
+    if (kernel is None and (n_threads == 1 or n_threads is None and m * n * k < tune.PARALLEL_MIN_ELEMENTS)
+            and m * n * k * max_iter < COMPILE_PAYS_ELEMENT_UPDATES):
+        # one thread and no compile to weigh: the plan is a function of the arguments' types
+        key = (X.shape, X.dtype, X.flags.num, k, Y.dtype, Y.flags.num, loss_kind(loss), alone,
+               streaming)
+        known = _plans.get(key)
+        if known is not None:
+            return _of(known, X, Y, streaming)
     threads = thread_count(n_threads, m, n, k)
     X, Y = writable_alias(X), writable_alias(Y)
     # a forced kernel is compiled as needed, alone too
     kernel, alone_ready = (kernel, True) if kernel else choice(X, Y, loss, max_iter)
-    if kernel == "fixed" and not X.flags.f_contiguous:
-        X = fortran_copy(X, min(threads, 2) if X.nbytes >= (1 << 20) else 1)
-    spec = make_spec(kernel, X, threads)
+    X = _read_by(kernel, X, threads)
     if not BY_NAME[kernel].per_width and not _available(kernel, X, Y, loss):
         _available(kernel, X, Y, loss, compiling=True)
         say(f"compiling the {kernel} kernel for {X.dtype} X in {_order(X)} order, {Y.dtype} y, "
             f"{describe(loss)} loss (a few seconds, once: it is cached)")
     rows = block_rows(m, n)
-    alone = kernel == "fixed" and threads == 1 and m <= rows and k == 1 and alone_ready
-    return Plan(kernel, spec, X, Y, threads, rows, alone)
+    alone = (alone and alone_ready and kernel == "fixed" and threads == 1 and m <= rows
+             and k == 1)
+    made = Plan(kernel, make_spec(kernel, X, threads, streaming), X, Y, threads, rows, alone,
+                descent_types(kernel, X, Y, loss, alone, streaming=streaming))
+    if key is not None:
+        if len(_plans) >= MEMO_PLANS:
+            _plans.clear()
+        _plans[key] = made._replace(X=None, Y=None)
+    return made
+
+
+#: Plans remembered (``plan``) before the memo starts again: a program fits a few shapes.
+MEMO_PLANS = 1024
+_plans = {}
+
+
+def _read_by(kernel, X, threads):
+    """X as ``kernel``'s pass reads it: the fixed-width pass reads a Fortran-order copy of X
+    that is not in Fortran order already."""
+    if kernel == "fixed" and not X.flags.f_contiguous:
+        return fortran_copy(X, min(threads, 2) if X.nbytes >= (1 << 20) else 1)
+    return X
+
+
+def _of(known, X, Y, streaming):
+    """The remembered plan ``known`` for this X and Y (a spec that holds scratch memory made
+    anew)."""
+    kernel, spec = known[0], known[1]
+    X = _read_by(kernel, writable_alias(X), 1)
+    if kernel == "columns":
+        spec = make_spec(kernel, X, 1, streaming)
+    return Plan(kernel, spec, X, writable_alias(Y), *known[4:])
 
 
 def _layout(array):

@@ -32,6 +32,8 @@ def real_number(value, name):
 
 def positive_lr(lr, auto=False):
     """``lr`` as a float > 0; ``"auto"`` gives None where ``auto`` allows it."""
+    if type(lr) is float and 0.0 < lr < math.inf:  # the usual case, at once
+        return lr
     if auto and isinstance(lr, str) and lr == "auto":
         return None
     if isinstance(lr, str):
@@ -44,6 +46,8 @@ def positive_lr(lr, auto=False):
 
 
 def non_negative(value, name):
+    if type(value) is float and 0.0 <= value < math.inf:  # the usual case, at once
+        return value
     number = real_number(value, name)
     if not (number >= 0 and math.isfinite(number)):  # also catches NaN
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -69,6 +73,8 @@ def iteration_count(max_iter):
 
 
 def flag(value, name):
+    if value is True or value is False:
+        return value
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {_describe(value)}")
     return bool(value)
@@ -92,6 +98,8 @@ def _from_pandas(value, name):
 
 def real_array(value, name):
     """``value`` as an ndarray of real numbers (a view where it already is one)."""
+    if type(value) is np.ndarray and value.dtype.kind in "biuf":  # the usual case, at once
+        return value
     if value is None or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
     if isinstance(value, np.ma.MaskedArray):
@@ -263,7 +271,9 @@ def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", 
     if name == "logistic":
         labels(y)
     vector_y = y.ndim == 1
-    Y = (y[:, None] if vector_y else y).astype(dtype, copy=False)
+    Y = y.reshape(m, 1) if vector_y else y
+    if Y.dtype != dtype:
+        Y = Y.astype(dtype)
     if vector_y and not Y.flags.c_contiguous and Y.nbytes <= Y_COPY_MAX_BYTES:
         Y = np.ascontiguousarray(Y)  # a column of a table: read strided, it slowed fits 5x
     k = Y.shape[1]

@@ -19,9 +19,9 @@ class _Result:
     def __post_init__(self):
         # Arrays are made read-only, so a result cannot be changed in place (inline: a small
         # fit's whole call is microseconds).
-        for value in vars(self).values():
-            if isinstance(value, np.ndarray):
-                value.setflags(write=False)
+        for value in self.__dict__.values():
+            if type(value) is np.ndarray:  # results hold base-class arrays only
+                value.flags.writeable = False
 
     def __repr__(self):
         width = max(len(field.name) for field in fields(self))

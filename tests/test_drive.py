@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastgd
-from fastgd import _plan, _tuning
+from fastgd import _drive, _plan, _tuning
 from fastgd._kernels.losses import make
 from conftest import fit_by_kernel, labels_for, random_problem
 
@@ -74,6 +74,31 @@ def test_a_team_stops_and_diverges_where_one_thread_does():
         errors.append(caught.value)
     assert errors[0].iteration == errors[1].iteration
     assert errors[0].w.tobytes() == errors[1].w.tobytes()
+
+
+def test_a_descent_called_past_the_dispatcher_gets_the_types_it_was_compiled_for(monkeypatch):
+    # A plan's ``types`` keys the machine code a descent calls straight (``_drive._descent``):
+    # two fits of one key with arguments of other numba types would read them wrongly. Every
+    # call below is checked against the types its key was first compiled for.
+    monkeypatch.setattr(_drive, "CHECK_TYPES", True)
+    X, y = random_problem(96, 3)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    Y = np.stack([y, -y], axis=1)
+    cases = [dict(), dict(X=np.asfortranarray(X)), dict(X=X[::2], y=y[::2]), dict(X=frozen),
+             dict(X=X.astype(np.float32)), dict(y=Y), dict(loss="huber", delta=0.5),
+             dict(loss="logistic", y=labels_for(y)), dict(sample_weight=np.arange(96.0)),
+             dict(sample_weight=np.ones(96), loss="huber"), dict(standardize=True),
+             dict(history=True, l1=0.01, l2=0.1), dict(callback=lambda info: False),
+             dict(n_threads=2), dict(X=X[:50], y=y[:50]), dict(fit_intercept=False)]
+    for _ in range(2):
+        for case in cases:
+            options = dict(dict(X=X, y=y, max_iter=5), **case)
+            fastgd.fit_linear(options.pop("X"), options.pop("y"), **options)
+    for kernel in ("rows", "columns", "fixed"):
+        for dtype in (np.float64, np.float32):
+            fit_by_kernel(np.asfortranarray(X, dtype), y.astype(dtype), kernel, max_iter=5)
+    assert _drive._descents  # the checks ran
 
 
 def test_chunks_give_the_bits_of_one_run(monkeypatch):

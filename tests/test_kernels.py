@@ -113,7 +113,8 @@ def test_alone_variant_gives_the_bits_of_the_team_variant(loss, n, dtype):
         # the descent updated the problem's start in place: start the team where alone began
         problem.W0[...] = 0.0 if options["w0"] is None else options["w0"][:, None]
         problem.b0[...] = options["b0"] or 0.0
-        team = descend(problem, plan._replace(alone=False))
+        team = descend(problem, _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter,
+                                           1, "fixed", alone=False))
         assert alone.w.tobytes() == team.w.tobytes() and alone.b == team.b
         assert alone.n_iter == team.n_iter and alone.loss == team.loss
         if options.get("history"):
@@ -126,9 +127,11 @@ def test_alone_variant_gives_the_bits_of_the_team_variant(loss, n, dtype):
     errors = []
     for alone in (True, False):
         problem.W0[...], problem.b0[...] = 0.0, 0.0
-        plan = _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter, 1, "fixed")
+        plan = _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter, 1, "fixed",
+                          alone=alone)
+        assert plan.alone == alone
         with pytest.raises(fastgd.DivergenceError) as caught:
-            descend(problem, plan._replace(alone=alone))
+            descend(problem, plan)
         errors.append(caught.value)
     assert errors[0].iteration == errors[1].iteration
     assert errors[0].w.tobytes() == errors[1].w.tobytes() and errors[0].b == errors[1].b

@@ -115,16 +115,17 @@ def _finish(S, sb, total, scale, settings, Wt, dW, db, n):
     ``v = spread w``, ``(dW - center db) / spread``, and the penalties are on ``v``.
 
     :mod:`.exact` arithmetic: nothing fused or reordered, so the bits are those written here.
-    A sum starts from +0.0 as a sum of slots does, whichever ``S`` holds it.
+    Every pass's sums start from +0.0, so none is -0.0 and ``S`` needs no ``0.0 +`` to match a
+    sum of slots: that add sat on every iteration's chain of latencies (W1: 8.4 -> 7.7 ns).
     """
-    loss = mul(mul(settings.half, scale), add(0.0, total))
+    loss = mul(mul(settings.half, scale), total)
     squares = 0.0
     for j in range(dW.shape[0]):
-        dbj = mul(add(0.0, sb[j]), scale) if settings.intercept else 0.0
+        dbj = mul(sb[j], scale) if settings.intercept else 0.0
         db[j] = dbj
         squares = add(squares, mul(dbj, dbj))
         for f in range(n):
-            d = mul(add(0.0, np.float64(S[j, f])), scale)
+            d = mul(np.float64(S[j, f]), scale)
             w = np.float64(Wt[j, f])
             if settings.spread.size:
                 d = div(sub(d, mul(settings.center[f], dbj)), settings.spread[f])

@@ -37,7 +37,10 @@ LOSSES = {"squared": Squared, "huber": Huber, "logistic": Logistic}
 
 def make(name, delta):
     """The loss object for the API's ``loss`` name (``delta`` serves Huber only)."""
-    return Huber(float(delta)) if name == "huber" else LOSSES[name]()
+    return Huber(float(delta)) if name == "huber" else _NO_PARAMETERS[name]
+
+
+_NO_PARAMETERS = {"squared": Squared(), "logistic": Logistic()}  # immutable: shared
 
 
 def describe(loss):
@@ -45,6 +48,11 @@ def describe(loss):
     if isinstance(loss, Weighted):
         return "weighted " + describe(loss.loss)
     return type(loss).__name__.lower()
+
+
+def kind(loss):
+    """What sets the loss's numba type: its class, and a weighted loss's own."""
+    return (Weighted, kind(loss.loss)) if isinstance(loss, Weighted) else type(loss)
 
 
 def halved(loss):
