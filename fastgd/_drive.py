@@ -97,6 +97,10 @@ def on_team(threads, member):
 #: reads or writes them) and for a history it does not keep (empty): shared, never written.
 _NO_TEAM = np.zeros(sync.DONE + sync.LINE * 2, np.int64)
 _NO_HISTORY = np.empty((0, 2))
+#: The block slots (``G`` by X's item size, ``gb``, ``values``) of a descent alone, which keeps
+#: its own on the stack: empty, they only type the call.
+_NO_SLOTS = {size: (np.empty((0, 0, 0, 0), dtype), np.empty((0, 0, 0)), np.empty((0, 0)))
+             for size, dtype in ((4, np.float32), (8, np.float64))}
 #: A descent's ``state`` before its first iterate: no blow-up ceiling yet, J and norm unknown.
 _START = np.array([np.inf, np.nan, np.nan])
 
@@ -179,11 +183,14 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     X, Y, threads = plan.X, plan.Y, plan.threads
     m, n = X.shape
     k = Y.shape[1]
-    halves = 1 if threads == 1 else 2
-    slots = -(-m // plan.block_rows) + GAP * (threads - 1)
-    G = np.empty((halves, slots, k, n), X.dtype)
-    gb = np.empty((halves, slots, k))
-    values = np.empty((halves, slots))
+    if plan.alone:  # its block's slots are on the stack
+        G, gb, values = _NO_SLOTS[X.itemsize]
+    else:
+        halves = 1 if threads == 1 else 2
+        slots = -(-m // plan.block_rows) + GAP * (threads - 1)
+        G = np.empty((halves, slots, k, n), X.dtype)
+        gb = np.empty((halves, slots, k))
+        values = np.empty((halves, slots))
     counters = np.zeros(3, np.int64)
     state = _START.copy()
     Wt_last, b_last = np.empty(Wt.shape, Wt.dtype), np.empty(b.shape, b.dtype)

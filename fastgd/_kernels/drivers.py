@@ -25,7 +25,7 @@ from .._config import jit
 from .borrowed import borrowed
 from .exact import add, div, mul, sub
 from .passes import block_sums, features
-from .registers import one_column, stack_copy
+from .registers import one_column, stack_copy, stack_slots
 from .sync import meet, share
 
 OK, NONFINITE, BLOWN_UP, CONTINUE = 0, 1, 2, -1
@@ -273,8 +273,9 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
 def alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
     """``member, members, Y, Wt, b, G, gb, values, dW, db`` as ``descend`` runs on them: as
     they are, or alone (``sync`` None: one member, one block, one output, a pass of fixed
-    width) ``Y`` of one column and the rest copied to the stack, where every index into them
-    is a constant: LLVM keeps them in registers, and an iteration passes nothing through
+    width) ``Y`` of one column and the rest on the stack (the state copied, the block's slots
+    new: the caller's ``G``, ``gb``, ``values`` only type the call), where every index into
+    them is a constant: LLVM keeps them in registers, and an iteration passes nothing through
     memory (W1: half the time)."""
 
 
@@ -287,8 +288,8 @@ def _alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
     def alone(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
         n = len(spec.width)
         return (0, 1, one_column(Y), stack_copy(Wt, spec.width, (1, n)),
-                stack_copy(b, ONE, (1,)), stack_copy(G, spec.width, (1, 1, 1, n)),
-                stack_copy(gb, ONE, (1, 1, 1)), stack_copy(values, ONE, (1, 1)),
+                stack_copy(b, ONE, (1,)), stack_slots(spec.width, G, (1, 1, 1, n)),
+                stack_slots(ONE, gb, (1, 1, 1)), stack_slots(ONE, values, (1, 1)),
                 stack_copy(dW, spec.width, (1, n)), stack_copy(db, ONE, (1,)))
     return alone
 

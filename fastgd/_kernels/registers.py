@@ -99,6 +99,12 @@ def stack_zeros(width, like):
 
 
 @jit(inline="always")
+def stack_slots(width, like, shape):
+    """``stack_zeros``, as an array of ``shape`` (of ``len(width)`` elements)."""
+    return carray(_stack_zeros(width, like), shape)
+
+
+@jit(inline="always")
 def stack_copy(array, width, shape):
     """C-contiguous ``array`` of ``len(width)`` elements copied to the caller's stack frame, as
     an array of ``shape``: where every index into it is a constant, LLVM keeps it in
