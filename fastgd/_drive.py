@@ -246,13 +246,13 @@ def _chunks(chunk, counters, state, max_iter, first, history, callback, progress
     while True:
         if callback is not None:
             size = min(size, tune.CALLBACK_UPDATES)
-        done = int(counters[drivers.UPDATES])
+        done = counters.item(drivers.UPDATES)
         stop = counters[drivers.STOP] = min(done + size, max_iter)
         part = np.empty((stop - done, 2)) if history else _NO_HISTORY
         start = time.perf_counter()
         status = chunk(part)
         seconds = time.perf_counter() - start
-        now = int(counters[drivers.UPDATES])
+        now = counters.item(drivers.UPDATES)
         if history:
             parts.append(part[:now - done])
         if seconds > 0 and now > done:
@@ -260,14 +260,14 @@ def _chunks(chunk, counters, state, max_iter, first, history, callback, progress
         if bar is not None:
             bar.advance(now, seconds / max(1, now - done))
         if callback is not None:
-            stopped = callback(Info(now, float(state[drivers.LOSS]),
-                                    float(state[drivers.GRAD_NORM]))) is True
+            stopped = callback(Info(now, state.item(drivers.LOSS),
+                                    state.item(drivers.GRAD_NORM))) is True
         if status != CONTINUE or stopped:
             break
     if bar is not None:
         bar.close()
-    return Outcome.recorded(drivers.OK if stopped else status, now, float(state[drivers.LOSS]),
-                            float(state[drivers.GRAD_NORM]),
+    return Outcome.recorded(drivers.OK if stopped else status, now, state.item(drivers.LOSS),
+                            state.item(drivers.GRAD_NORM),
                             np.concatenate(parts) if history else None)
 
 

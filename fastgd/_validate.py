@@ -299,7 +299,7 @@ def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", 
     if weights is not None:
         loss = Weighted(loss, weights)
     return LinearProblem(X, Y, y, W0, b_init, vector_y, lr, max_iter, tol, history, name,
-                         loss, l2, l1, callback, progress, weights=weights, intercept=intercept)
+                         loss, l2, l1, callback, progress, None, None, weights, intercept)
 
 
 def check_solver(problem, solver, standardize):
