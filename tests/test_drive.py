@@ -21,7 +21,8 @@ from conftest import fit_by_kernel, labels_for, random_problem
     (None, (100_000, 10), 2, 2),      # large X on an idle machine: both cores
     (None, (100_000, 10), 1, 1),      # another process keeps a core busy: one thread
     (2, (64, 10), 2, 1),              # one block of rows: a second thread would only wait
-    (2, (128, 10), 1, 2),             # asked for: two blocks of 64 rows
+    (2, (128, 10), 1, 1),             # one block: two would hold under 64 rows each
+    (2, (160, 10), 1, 2),             # asked for: two blocks of 80 rows
     (8, (100_000, 10), 2, 2),         # never more than the cores
 ])
 def test_thread_count(n_threads, shape, idle, expected, monkeypatch):
@@ -81,14 +82,14 @@ def test_a_descent_called_past_the_dispatcher_gets_the_types_it_was_compiled_for
     # two fits of one key with arguments of other numba types would read them wrongly. Every
     # call below is checked against the types its key was first compiled for.
     monkeypatch.setattr(_drive, "CHECK_TYPES", True)
-    X, y = random_problem(96, 3)
+    X, y = random_problem(160, 3)  # two blocks: a team can form
     frozen = X.copy()
     frozen.flags.writeable = False
     Y = np.stack([y, -y], axis=1)
     cases = [dict(), dict(X=np.asfortranarray(X)), dict(X=X[::2], y=y[::2]), dict(X=frozen),
              dict(X=X.astype(np.float32)), dict(y=Y), dict(loss="huber", delta=0.5),
-             dict(loss="logistic", y=labels_for(y)), dict(sample_weight=np.arange(96.0)),
-             dict(sample_weight=np.ones(96), loss="huber"), dict(standardize=True),
+             dict(loss="logistic", y=labels_for(y)), dict(sample_weight=np.arange(160.0)),
+             dict(sample_weight=np.ones(160), loss="huber"), dict(standardize=True),
              dict(history=True, l1=0.01, l2=0.1), dict(callback=lambda info: False),
              dict(n_threads=2), dict(X=X[:50], y=y[:50]), dict(fit_intercept=False)]
     for _ in range(2):

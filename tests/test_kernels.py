@@ -237,7 +237,9 @@ def test_which_kernels_prefetch_and_only_x_beyond_the_caches(monkeypatch):
 
 def test_blocks_are_cut_by_the_shape_alone():
     assert _plan.block_rows(1_000, 10) == 512  # two blocks, whole groups of 16 rows
-    assert _plan.block_rows(100, 10) == 64
+    assert _plan.block_rows(100, 10) == 112  # one block: two would hold under 64 rows each
+    assert _plan.block_rows(60, 10) == 64
+    assert _plan.block_rows(129, 10) == 80  # two blocks
     assert _plan.block_rows(1_000_000, 10) == 1632  # 2^14 elements
     assert _plan.block_rows(1_000_000, 200) == 80  # 16384 // 200, down to 16 rows
 

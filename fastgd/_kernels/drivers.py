@@ -55,8 +55,11 @@ GAP = PADDING // 4
 def block_rows(m, n):
     """Rows per block for X of shape (m, n): fixed by the shape alone, so results never depend
     on threads. About ``BLOCK_ELEMENTS`` elements, cut smaller to give ``MIN_BLOCKS``; a
-    multiple of ``BLOCK_ROW_MULTIPLE``, at least ``MIN_BLOCK_ROWS``."""
+    multiple of ``BLOCK_ROW_MULTIPLE``, at least ``MIN_BLOCK_ROWS``. X too short to give every
+    block ``MIN_BLOCK_ROWS`` is one block: a descent of one block runs alone (in registers)."""
     group = tune.BLOCK_ROW_MULTIPLE
+    if m <= tune.MIN_BLOCKS * tune.MIN_BLOCK_ROWS:
+        return max(tune.MIN_BLOCK_ROWS, -(-m // group) * group)
     share = -(-m // tune.MIN_BLOCKS)
     rows = min(tune.BLOCK_ELEMENTS // n // group * group, -(-share // group) * group)
     return max(tune.MIN_BLOCK_ROWS, rows)
