@@ -229,10 +229,11 @@ def thread_request(n_threads):
     return int(n_threads)
 
 
-def linear_problem(X, y, *, lr, max_iter, tol, w0, b0, history, loss="squared", delta=1.0,
+def linear_problem(X, y, lr, max_iter, tol, w0, b0, history, loss="squared", delta=1.0,
                    l2=0.0, l1=0.0, callback=None, progress=False, check_data=True,
                    sample_weight=None, fit_intercept=True):
-    """Check every ``fit_linear`` argument and return a :class:`LinearProblem`.
+    """Check every ``fit_linear`` argument and return a :class:`LinearProblem` (``fit_linear``
+    passes them by position: keywords are a measurable part of a small fit's call).
 
     ``check_data=False`` leaves NaN/inf in ``X`` and ``y`` to be found by the solver's first
     pass, whose J is then not finite (the fast path then calls ``LinearProblem.check_data``).
