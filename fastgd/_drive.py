@@ -177,6 +177,10 @@ class _TextBar:
         print(file=sys.stderr, flush=True)
 
 
+#: Where ``drivers.descend`` takes the history's rows.
+HISTORY = 17
+
+
 def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=False):
     """Descend from ``Wt``, ``b`` (updated in place) by ``plan``; returns ``(Outcome, Wt_last,
     b_last)``, the last two the state before the last update."""
@@ -209,10 +213,6 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
     return _chunks(chunk, counters, state, settings.max_iter,
                    max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // (m * n * k)), history, callback,
                    progress), Wt_last, b_last
-
-
-#: Where ``drivers.descend`` takes the history's rows.
-HISTORY = 17
 
 
 def _team(plan, Wt, b, loss, settings, G, gb, values, counters, state, Wt_last, b_last):
@@ -272,8 +272,8 @@ def _chunks(chunk, counters, state, max_iter, first, history, callback, progress
 
 
 #: The machine code of ``drivers.descend`` by ``Plan.types``, with its argument types, and
-#: called past numba's dispatcher: the dispatcher types every call's arguments afresh, and
-#: its typing of the three namedtuples among them was 1.7 of a W1 fit's 25 us.
+#: called past numba's dispatcher, which types every call's arguments afresh (the three
+#: namedtuples among them most of its cost: docs/performance.md, "A small fit's call").
 _descents = {}
 #: Tests set this to check every call's arguments against the types the machine code takes.
 CHECK_TYPES = False

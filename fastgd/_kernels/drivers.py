@@ -119,7 +119,7 @@ def _finish(S, sb, total, scale, settings, Wt, dW, db, n):
 
     :mod:`.exact` arithmetic: nothing fused or reordered, so the bits are those written here.
     Every pass's sums start from +0.0, so none is -0.0 and ``S`` needs no ``0.0 +`` to match a
-    sum of slots: that add sat on every iteration's chain of latencies (W1: 8.4 -> 7.7 ns).
+    sum of slots (that add sat on every iteration's chain of latencies).
     """
     loss = mul(mul(settings.half, scale), total)
     squares = 0.0

@@ -79,8 +79,8 @@ def _row_step(loss, X, again, Y, i, j, bj, w, g, n):
 
 
 #: The width-agnostic passes are compiled apart, not inlined into the descent: typed once per
-#: loss and X's type and cached on their own, they took 1.4 s off the first fit's compile (4.6 s),
-#: for one call per block.
+#: loss and X's type and cached on their own, they shorten the first fit's compile by a third
+#: (docs/performance.md, "The first compile") for one call per block.
 @jit()
 def _rows(loss, X, Y, Wt, b, block, block_rows, G, gb):
     # Four rows a step: four independent dot products overlap and G is read and written once
