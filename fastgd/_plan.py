@@ -239,7 +239,7 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None, *, alone=True, streaming=
                streaming)
         known = _plans.get(key)
         if known is not None:
-            return _of(known, X, Y, streaming)
+            return _of(known, X, Y)
     threads = thread_count(n_threads, m, n, k)
     X, Y = writable_alias(X), writable_alias(Y)
     # a forced kernel is compiled as needed, alone too
@@ -274,13 +274,12 @@ def _read_by(kernel, X, threads):
     return X
 
 
-def _of(known, X, Y, streaming):
-    """The remembered plan ``known`` for this X and Y (a spec that holds scratch memory made
-    anew)."""
+def _of(known, X, Y):
+    """The remembered plan ``known`` for this X and Y (the columns pass's scratch made anew)."""
     kernel, spec = known[0], known[1]
     X = _read_by(kernel, writable_alias(X), 1)
     if kernel == "columns":
-        spec = make_spec(kernel, X, 1, streaming)
+        spec = make_spec(kernel, X, 1)
     return Plan(kernel, spec, X, writable_alias(Y), *known[4:])
 
 
