@@ -169,12 +169,12 @@ def optimise(args):
     where = "maximiser" if args.command == "maximize" else "minimiser"
     x = res.x if isinstance(res.x, float) else np.array2string(res.x, precision=10)
     print(f"{where}: x = {x if isinstance(x, str) else f'{x:.10g}'}")
-    print(f"objective: {res.fun[-1]:.10g}")
+    print(f"objective: {res.fun:.10g}")
     print(f"iterations: {res.nit} ({'converged' if res.converged else 'not converged'}, "
           f"|grad| = {res.grad_norm:.3g}, tol = {args.tol:g})")
     if args.path:
         print("path:")
-        for i, (point, value) in enumerate(zip(res.path, res.fun)):
+        for i, (point, value) in enumerate(zip(res.path, res.fun_history)):
             point = f"{point:.10g}" if np.ndim(point) == 0 else np.array2string(point, precision=10)
             print(f"  {i:>5}  x = {point}  f = {value:.10g}")
     if args.plot:
@@ -188,7 +188,7 @@ def demo(args):
     print("  " + " -> ".join(f"{t:.4g}" for t in walk))
     print("\nSeed 001: descent on x^2 + 2x + 3 until |grad| <= eps = 1e-6, from x = 5, lr = 0.1:")
     res = minimize(lambda x: 2 * x + 2, 5.0, lr=0.1, tol=1e-6, fun=lambda x: x * x + 2 * x + 3)
-    print(f"  x = {res.x:.8f} after {res.nit} updates (the minimum is at -1, f = {res.fun[-1]:.8f})")
+    print(f"  x = {res.x:.8f} after {res.nit} updates (the minimum is at -1, f = {res.fun:.8f})")
     res = maximize(lambda x: -2 * x + 2, 5.0, lr=0.1, tol=1e-6)
     print(f"  ascent on -x^2 + 2x: x = {res.x:.8f} after {res.nit} updates (the maximum is at 1)")
     print("\nSeed 002: linear regression by batch gradient descent, fitting y = 2x from")

@@ -74,7 +74,7 @@ class _CheckedGradient:
 
 def _run(compiled, grad, x, g, step, tol, max_iter, record, compile_later=None):
     """The descent in chunks of about ``CHUNK_SECONDS`` (Python runs between them, so Ctrl-C
-    raises KeyboardInterrupt there): ``(status, x, grad_norm, updates, last good x, trail)``.
+    raises KeyboardInterrupt there): ``(status, x, g, grad_norm, updates, last good x, trail)``.
     ``compile_later()``, where given, makes the compiled gradient that a run still going after
     ``COMPILE_AFTER_SECONDS`` of Python continues with."""
     limit = GROWTH * (1.0 + descent.norm(g))
@@ -100,7 +100,7 @@ def _run(compiled, grad, x, g, step, tol, max_iter, record, compile_later=None):
         trails.append(trail if not trails else trail[1:])
         done += updates
         if status != descent.OK or grad_norm <= tol or done == max_iter:
-            return status, x, grad_norm, done, last, np.concatenate(trails)
+            return status, x, g, grad_norm, done, last, np.concatenate(trails)
         chunk = max(1, int(chunk * min(16.0, tune.CHUNK_SECONDS / max(seconds, 1e-9))))
 
 
@@ -149,8 +149,8 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
     # keeps Python's meaning (globals read at each call, integers that never wrap).
     compiled = grad if isinstance(grad, CPUDispatcher) else None
     python_grad = grad if compiled is not None else _CheckedGradient(grad, x)
-    status, x_final, grad_norm, nit, last, trail = _run(compiled, python_grad, x, g, step, tol,
-                                                        max_iter, record, compile_later)
+    status, x_final, g_final, grad_norm, nit, last, trail = _run(
+        compiled, python_grad, x, g, step, tol, max_iter, record, compile_later)
 
     if status != descent.OK:
         stable, unbounded = _stable_lr(grad, x, g, step)
@@ -174,14 +174,26 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
         with np.errstate(all="ignore"):
             values = np.array([_objective(fun, float(point) if isinstance(x, float) else point, i)
                                for i, point in enumerate(trail)], dtype=np.float64)
+    converged = bool(grad_norm <= tol)
+    scalar = isinstance(x, float)
     return MinimizeResult(
-        x=float(x_final) if isinstance(x, float) else np.array(x_final),
+        x=float(x_final) if scalar else np.array(x_final),
+        fun=None if values is None else float(values[-1]),
+        jac=float(g_final) if scalar else np.array(g_final, dtype=np.float64),
         nit=int(nit),
-        converged=bool(grad_norm <= tol),
+        converged=converged,
+        success=converged,
+        status=int(not converged),
+        message=MESSAGES[not converged],
         grad_norm=float(grad_norm),
-        fun=values,
+        fun_history=values,
         path=np.array(trail) if path else None,
     )
+
+
+#: ``MinimizeResult.message`` by ``status``.
+MESSAGES = ("the gradient norm reached tol", "max_iter updates made before the gradient norm "
+            "reached tol")
 
 
 def _objective(fun, x, iterate):
@@ -208,8 +220,8 @@ def minimize(grad, x0, *, lr=0.1, tol=1e-6, max_iter=10_000, fun=None, path=Fals
         runs the same loop in Python (so it keeps Python's meaning: globals are read at each
         call, integers never wrap), with identical arithmetic. A string such as ``"x**2 + 2*x + 3"`` or a
         SymPy expression is the *objective*: its gradient is derived and compiled (needs
-        ``fastgd[symbolic]``); with several variables, ``x`` lists them in alphabetical order and
-        the objective's values are recorded in ``fun``.
+        ``fastgd[symbolic]``); with several variables, ``x`` lists them in alphabetical order. The
+        objective then serves as ``fun``.
     x0 : float or 1-D array_like
         The start. A scalar gives a Python float ``x``.
     lr : float, default 0.1
@@ -219,14 +231,16 @@ def minimize(grad, x0, *, lr=0.1, tol=1e-6, max_iter=10_000, fun=None, path=Fals
     max_iter : int, default 10000
         Most updates.
     fun : callable, optional
-        The objective, recorded at each iterate (``x0`` first).
+        The objective: the result's ``fun`` is its value at ``x``, ``fun_history`` at each
+        iterate (``x0`` first).
     path : bool, default False
         Return the iterates, ``x0`` first.
 
     Returns
     -------
     MinimizeResult
-        ``x``, ``nit`` (updates), ``converged``, ``grad_norm``, ``fun``, ``path``.
+        ``x``, ``fun``, ``jac``, ``nit`` (updates), ``success``, ``status``, ``message`` (scipy's
+        names), ``converged``, ``grad_norm``, ``fun_history``, ``path``.
 
     Raises
     ------

@@ -92,20 +92,31 @@ class LinearResult(_Result):
 
 @dataclass(frozen=True, repr=False, eq=False, slots=True)
 class MinimizeResult(_Result):
-    """What ``minimize`` and ``maximize`` return.
+    """What ``minimize`` and ``maximize`` return, under scipy's ``OptimizeResult`` names
+    (``x``, ``fun``, ``jac``, ``nit``, ``success``, ``status``, ``message``) and fastgd's own.
 
     Attributes
     ----------
     x : float or ndarray
         The last iterate: a Python float for a scalar ``x0``, else a 1-D array.
+    fun : float or None
+        The objective at ``x``, when one was given (``fun=``, or a formula), else ``None``.
+    jac : float or ndarray
+        The gradient at ``x``, shaped like ``x``.
     nit : int
         Updates made.
     converged : bool
         Whether the gradient norm at ``x`` is ``<= tol``.
+    success : bool
+        ``converged``, by scipy's name.
+    status : int
+        0: ``tol`` reached; 1: ``max_iter`` updates made first (scipy's codes).
+    message : str
+        ``status`` in words.
     grad_norm : float
         ``|grad(x)|`` (scalar) or ``||grad(x)||_2`` (vector).
-    fun : ndarray or None
-        The objective at each iterate, ``x0`` first, when ``fun`` was given, else ``None``.
+    fun_history : ndarray or None
+        The objective at each iterate, ``x0`` first, when one was given, else ``None``.
     path : ndarray or None
         The iterates, ``x0`` first, when asked for, else ``None``.
 
@@ -114,13 +125,21 @@ class MinimizeResult(_Result):
     >>> import fastgd
     >>> fastgd.minimize(lambda t: 2 * t, 3.0, lr=0.3, max_iter=4, tol=0, path=True).path
     array([3.    , 1.2   , 0.48  , 0.192 , 0.0768])
+    >>> res = fastgd.minimize(lambda x: 2 * x + 2, 5.0, fun=lambda x: x * x + 2 * x + 3)
+    >>> res.success, res.status, res.message, round(res.fun, 10), abs(res.jac) <= 1e-6
+    (True, 0, 'the gradient norm reached tol', 2.0, True)
     """
 
     x: object
+    fun: object
+    jac: object
     nit: int
     converged: bool
+    success: bool
+    status: int
+    message: str
     grad_norm: float
-    fun: object = None
+    fun_history: object = None
     path: object = None
 
 

@@ -42,7 +42,35 @@ def test_seed_001_symbolic_from_string_and_sympy():
     for expression in ("x**2 + 2*x + 3", x**2 + 2 * x + 3):
         res = fastgd.minimize(expression, 5.0, lr=0.1)
         assert res.x == pytest.approx(-1, abs=1e-6)
-        assert res.fun[0] == 38.0 and res.fun[-1] == pytest.approx(2.0, abs=1e-12)
+        assert res.fun_history[0] == 38.0 and res.fun == res.fun_history[-1]
+        assert res.fun == pytest.approx(2.0, abs=1e-12)
+
+
+def test_the_result_carries_scipys_names():
+    res = fastgd.minimize(lambda x: 2 * x + 2, 5.0, lr=0.1, tol=1e-6,
+                          fun=lambda x: x * x + 2 * x + 3)
+    assert res.success and res.converged and res.status == 0
+    assert res.message == "the gradient norm reached tol"
+    assert res.jac == 2 * res.x + 2 and abs(res.jac) == res.grad_norm <= 1e-6
+    assert res.fun == res.x * res.x + 2 * res.x + 3 == res.fun_history[-1]
+    assert res.fun_history[0] == 38.0 and len(res.fun_history) == res.nit + 1
+    short = fastgd.minimize(lambda x: 2 * x + 2, 5.0, lr=0.1, max_iter=3)
+    assert not short.success and short.status == 1 and short.nit == 3
+    assert short.message.startswith("max_iter updates made") and short.fun is None
+    assert short.fun_history is None and short.jac == 2 * short.x + 2
+
+
+def test_jac_is_the_gradient_at_x_for_a_vector_compiled_or_not():
+    numba = pytest.importorskip("numba")
+    D = np.array([1.0, 4.0])
+    python = fastgd.minimize(lambda v: 2 * D * v, [1.0, 1.0], lr=0.1, max_iter=7, tol=0)
+    jitted = fastgd.minimize(numba.njit(lambda v: 2 * D * v), [1.0, 1.0], lr=0.1, max_iter=7,
+                             tol=0)
+    for res in (python, jitted):
+        np.testing.assert_array_equal(res.jac, 2 * D * res.x)
+        assert res.jac.dtype == np.float64 and not res.jac.flags.writeable
+        assert res.grad_norm == np.sqrt(np.sum(res.jac**2)) and res.status == 1
+    np.testing.assert_array_equal(python.x, jitted.x)
 
 
 def test_nit_counts_updates_as_the_seed_loop_does():
@@ -118,8 +146,8 @@ def test_a_zero_d_gradient_for_a_vector_names_grad():
 def test_path_and_fun_grow_past_the_first_buffer():
     res = fastgd.minimize(lambda t: 2 * t, 3.0, lr=0.001, tol=0, max_iter=1000, path=True,
                           fun=lambda t: t * t)
-    assert res.path.shape == (1001,) and res.fun.shape == (1001,)
-    np.testing.assert_array_equal(res.fun, res.path**2)
+    assert res.path.shape == (1001,) and res.fun_history.shape == (1001,)
+    np.testing.assert_array_equal(res.fun_history, res.path**2)
     assert res.path[0] == 3.0 and res.path[-1] == res.x
 
 
