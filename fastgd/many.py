@@ -42,8 +42,9 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
         ``fit_linear``'s joint fit of a 2-D y). Ragged: X (N, n), y (N,) and ``groups``.
     groups : array_like, shape (N,), optional
         A label per row, of any sortable dtype; rows of a group need not be contiguous.
-        Problems come in sorted label order. X and y are reordered once into one copy (stable:
-        a group's rows keep their order).
+        Problems come in sorted label order; for a pandas categorical, one per category in the
+        categories' order, those no row takes included (empty problems). X and y are reordered
+        once into one copy (stable: a group's rows keep their order).
     lr, max_iter, tol : scalar or array_like of shape (P,)
         Per problem, as in ``fit_linear``; ``lr="auto"`` takes each problem's own ``1/L``.
     w0, b0 : array_like of shape (P, n) and (P,), optional
@@ -51,9 +52,11 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     loss, delta, l2, l1 :
         As in ``fit_linear``.
     on_error : {"raise", "mark"}, default "raise"
-        ``"raise"``: the first failed problem (diverged, or NaN/infinity in its data) raises,
-        naming it. ``"mark"``: every other problem is finished and the failed ones are reported
-        in ``status``, their ``w, b`` the last finite state.
+        ``"raise"``: the first failed problem (diverged, NaN/infinity in its data, or empty)
+        raises, naming it; an empty one before any work. ``"mark"``: every other problem is
+        finished and the failed ones are reported in ``status``, their ``w, b`` the last finite
+        state (an empty problem's: its start, with ``n_iter`` 0, ``loss`` and ``grad_norm`` NaN,
+        and ``lr`` NaN where "auto").
     n_threads : int, optional
         Threads; by default one for little work, the idle cores otherwise.
     sample_weight : array_like, shape (m,), optional
@@ -74,11 +77,17 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     >>> bool(res.converged.all()), res.w.round(6).tolist()[0], res.b.round(6).tolist()
     (True, [1.0, 2.0, 3.0], [0.5, 0.5, 0.5, 0.5])
     """
-    problems = _problems(X, y, groups, n_threads)
-    P = len(problems.keys)
-    name, loss_value, l2, l1 = loss_and_penalties(loss, delta, l2, l1)
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be 'raise' or 'mark', got {on_error!r}")
+    problems = _problems(X, y, groups, n_threads)
+    P = len(problems.keys)
+    empty = problems.xe == problems.xs
+    if on_error == "raise" and empty.any():
+        p = int(np.flatnonzero(empty)[0])
+        raise ValueError(f"problem {p} (key {_key(problems, p)!r}) has no rows: a category of "
+                         "groups that no row takes; remove the unused categories, or pass "
+                         "on_error='mark' to have it marked empty (status 3)")
+    name, loss_value, l2, l1 = loss_and_penalties(loss, delta, l2, l1)
     if name == "logistic":
         labels(problems.Y)
     intercept = flag(fit_intercept, "fit_intercept")
@@ -180,13 +189,15 @@ def _alone(problems, results, *, n_threads, **options):
 
 class _Problems:
     """The problems as rows ``xs:xe`` of ``X`` (2-D) against column ``yc`` of rows ``ys:ye`` of
-    ``Y`` (2-D), in one float dtype; ``keys``; ``representative``, problem 0's X."""
+    ``Y`` (2-D), in one float dtype; ``keys``; ``representative``, the first non-empty
+    problem's X."""
 
     def __init__(self, X, Y, xs, xe, ys, ye, yc, keys):
         self.X, self.Y, self.keys = X, Y, keys
         self.xs, self.xe, self.ys, self.ye, self.yc = (
             np.ascontiguousarray(a, np.int64) for a in (xs, xe, ys, ye, yc))
-        self.representative = X[self.xs[0]:self.xe[0]]
+        first = int(np.argmax(self.xe > self.xs))  # the first problem with rows
+        self.representative = X[self.xs[first]:self.xe[first]]
 
     def rows(self, p):
         return self.X[self.xs[p]:self.xe[p]], self.Y[self.ys[p]:self.ye[p], self.yc[p]]
@@ -199,7 +210,7 @@ def _problems(X, y, groups, n_threads=None):
         if X.ndim != 2 or y.ndim != 1:
             raise ValueError(f"with groups, X must be 2-D (N, n) and y 1-D (N,), got X of shape "
                              f"{X.shape} and y of shape {y.shape}")
-        groups = np.asarray(groups)
+        groups = _categorical(groups) or np.asarray(groups)
         if groups.shape != (X.shape[0],) or y.shape[0] != X.shape[0]:
             raise ValueError(f"groups and y must have one entry per row of X ({X.shape[0]}), got "
                              f"groups of shape {groups.shape} and y of shape {y.shape}")
@@ -235,9 +246,38 @@ def _problems(X, y, groups, n_threads=None):
                      f"got {X.ndim}-D with shape {X.shape}")
 
 
+class _Categorical:
+    """A pandas categorical's integer codes (-1 missing) and its categories."""
+
+    def __init__(self, codes, categories):
+        self.codes, self.categories = codes, categories
+        self.shape = codes.shape
+
+
+def _categorical(groups):
+    """``groups`` as a ``_Categorical`` where it is a pandas categorical (a Categorical, or a
+    Series or Index of category dtype), else None."""
+    values = getattr(groups, "array", groups)  # a Series' or Index's Categorical
+    if not (type(values).__module__.startswith("pandas") and hasattr(values, "codes")
+            and hasattr(values, "categories")):
+        return None
+    return _Categorical(np.asarray(values.codes, np.int64), np.asarray(values.categories))
+
+
 def _grouping(groups):
-    """The sorted distinct labels, the rows in group order and where each group starts: by
+    """The labels, the rows in group order and where each group starts: every category of a
+    ``_Categorical`` (empty ones too) in order; otherwise the sorted distinct labels, by
     counting for integer labels of a compact range (no sort), else after one sort."""
+    if isinstance(groups, _Categorical):
+        if (groups.codes < 0).any():
+            row = int(np.flatnonzero(groups.codes < 0)[0])
+            raise ValueError(f"groups holds a missing label at row {row}; drop those rows or give "
+                             "them a category")
+        span = len(groups.categories)
+        _, order, _ = kernels.group_order(groups.codes, span)
+        starts = np.zeros(span + 1, np.int64)
+        np.cumsum(np.bincount(groups.codes, minlength=span), out=starts[1:])
+        return groups.categories, order, starts
     if groups.dtype.kind in "iub" and groups.size:
         low, high = int(groups.min()), int(groups.max())
         if high - low <= 4 * groups.size and high < 2**63:
@@ -329,21 +369,26 @@ def _threads(n_threads, problems, iters):
 def _auto_lrs(problems, name, l2, weights, threads):
     """Each problem's ``1/L``, computed as ``fit_linear`` computes it for that problem alone:
     by the same compiled Gram matrix and LAPACK's eigenvalues, the problems shared among
-    ``threads``."""
+    ``threads``. An empty problem's is NaN."""
     if (problems.xs == problems.xs[0]).all() and (problems.xe == problems.xe[0]).all():
         L = curvature(problems.representative, name, l2, weights=weights)  # one X for all
         return np.full(len(problems.keys), 1.0 / L)
     if problems.X.shape[1] > COMPILED_GRAM_MAX_FEATURES or weights is not None:
         return np.array([1.0 / curvature(problems.rows(p)[0], name, l2, weights=weights)
+                         if problems.xe[p] > problems.xs[p] else np.nan
                          for p in range(len(problems.keys))])
-    A = np.empty((len(problems.keys), problems.X.shape[1] + 1, problems.X.shape[1] + 1))
+    rows = problems.xe > problems.xs
+    starts, stops = problems.xs[rows], problems.xe[rows]
+    A = np.empty((len(starts), problems.X.shape[1] + 1, problems.X.shape[1] + 1))
     counter = np.zeros(1, np.int64)
     with np.errstate(over="ignore", invalid="ignore"):
-        on_team(threads, lambda member: grams(counter, problems.X, problems.xs, problems.xe, A))
+        on_team(threads, lambda member: grams(counter, problems.X, starts, stops, A))
         finite = np.isfinite(A).all(axis=(1, 2))
         top = np.full(len(A), np.inf)
         top[finite] = _top_eigenvalues(A[finite], threads)
-    return 1.0 / (factor(name) * top + l2)
+    lrs = np.full(len(problems.keys), np.nan)
+    lrs[rows] = 1.0 / (factor(name) * top + l2)
+    return lrs
 
 
 def _top_eigenvalues(A, threads):
@@ -359,8 +404,14 @@ def _top_eigenvalues(A, threads):
     return tops
 
 
+def _key(problems, p):
+    """Problem ``p``'s key as a Python object."""
+    key = problems.keys[p]
+    return key.item() if isinstance(key, np.generic) else key
+
+
 def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2, weights):
-    key = problems.keys[p].item() if isinstance(problems.keys[p], np.generic) else problems.keys[p]
+    key = _key(problems, p)
     X_p, y_p = problems.rows(p)
     if status[p] == kernels.NONFINITE_DATA:
         for array, label in ((X_p, "X"), (y_p, "y")):

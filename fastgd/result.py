@@ -153,7 +153,8 @@ class ManyResult(_Result):
     b, n_iter, converged, loss, grad_norm, lr : ndarray, shape (P,)
         As :class:`LinearResult`'s, per problem.
     status : ndarray of int8, shape (P,)
-        0 done, 1 diverged, 2 non-finite data (X or y of that problem).
+        0 done, 1 diverged, 2 non-finite data (X or y of that problem), 3 empty (a category
+        of ``groups`` that no row takes).
     keys : ndarray, shape (P,)
         The group labels (sorted), or ``arange(P)``.
 

@@ -90,6 +90,37 @@ def test_groups_of_integer_labels_and_dtypes_equal_fit_linear(labels, dtype, N, 
         np.testing.assert_array_equal(array, copy)  # inputs untouched
 
 
+@pytest.mark.parametrize("lr", [0.05, "auto"])
+def test_a_categorical_of_groups_gives_every_category_a_problem_and_marks_the_empty(lr):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(8)
+    N = 400
+    X = rng.standard_normal((N, 2))
+    y = X @ [1.0, -2.0] + 0.5
+    labels = rng.choice(np.array(["x", "b", "m"]), size=N)
+    groups = pd.Series(pd.Categorical(labels, categories=["x", "a", "m", "b", "z"]))
+    res = fastgd.fit_linear_many(X, y, groups=groups, lr=lr, max_iter=80, on_error="mark")
+    assert res.keys.tolist() == ["x", "a", "m", "b", "z"]  # the categories' own order
+    assert res.status.tolist() == [0, 3, 0, 0, 3]
+    for p in (0, 2, 3):
+        X_p, y_p = X[labels == res.keys[p]], y[labels == res.keys[p]]
+        alone = fastgd.fit_linear(X_p, y_p, lr=lr, max_iter=80)
+        assert res[p].w.tobytes() == alone.w.tobytes() and res.b[p] == alone.b
+        assert res.lr[p] == alone.lr
+    for p in (1, 4):  # left at their start, nothing measured
+        assert res.n_iter[p] == 0 and not res.converged[p] and (res.w[p] == 0).all()
+        assert res.b[p] == 0 and np.isnan([res.loss[p], res.grad_norm[p]]).all()
+        assert np.isnan(res.lr[p]) == (lr == "auto")
+    with pytest.raises(ValueError, match=r"problem 1 \(key 'a'\) has no rows: a category of "
+                                         r"groups that no row takes; remove the unused"):
+        fastgd.fit_linear_many(X, y, groups=groups, lr=lr, max_iter=80)
+    used = groups.cat.remove_unused_categories()  # the advice, followed
+    assert fastgd.fit_linear_many(X, y, groups=used, lr=lr, max_iter=80).keys.tolist() == [
+        "x", "m", "b"]
+    with pytest.raises(ValueError, match=r"groups holds a missing label at row 3; drop"):
+        fastgd.fit_linear_many(X, y, groups=groups.where(np.arange(N) != 3), on_error="mark")
+
+
 def test_each_problem_stops_on_its_own():
     X, y = stacked(6, 30, 2, np.float64, seed=9)
     X[3] *= 10  # a problem that needs a smaller step and more of them

@@ -15,7 +15,7 @@ from .passes import Columns, FixedWidth
 from .sync import fetch_add
 
 #: A problem's status in ``fit_linear_many``'s result.
-DONE, DIVERGED, NONFINITE_DATA = 0, 1, 2
+DONE, DIVERGED, NONFINITE_DATA, EMPTY = 0, 1, 2, 3
 
 
 def problem_rows(spec, X):
@@ -89,7 +89,8 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
                  l2, l1, half, intercept, W, B, W_last, B_last, status, n_iter, losses, norms):
     """Claim problems from ``counter[0]`` until ``stop`` and descend on each: its weights and bias
     (start in, end out) in ``W[p]``, ``B[p]``, the state before its last update in ``W_last[p]``,
-    ``B_last[p]``, and its status, updates, J and gradient norm. Returns the problems done."""
+    ``B_last[p]``, and its status, updates, J and gradient norm (a problem of no rows: ``EMPTY``,
+    left at its start, J and norm NaN). Returns the problems done."""
     n = X.shape[1]
     done = 0
     flags = np.zeros(1, np.int64)
@@ -110,6 +111,11 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         p = fetch_add(counter, 0, 1)
         if p >= stop:
             return done
+        if xe[p] == xs[p]:
+            W_last[p], B_last[p] = W[p], B[p]
+            n_iter[p], losses[p], norms[p], status[p] = 0, np.nan, np.nan, EMPTY
+            done += 1
+            continue
         Xp = problem_rows(spec, X[xs[p]:xe[p]])
         m = Xp.shape[0]
         # y's column, contiguous as fit_linear has it (a strided view compiles slower code)
