@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -97,16 +98,11 @@ def on_team(threads, member):
 #: reads or writes them) and for a history it does not keep (empty): shared, never written.
 _NO_TEAM = np.zeros(sync.DONE + sync.LINE * 2, np.int64)
 _NO_HISTORY = np.empty((0, 2))
-#: The block slots (``G`` by X's item size, ``gb``, ``values``) of a descent alone, which keeps
-#: its own on the stack: empty, they only type the call.
-_NO_SLOTS = {size: (np.empty((0, 0, 0, 0), dtype), np.empty((0, 0, 0)), np.empty((0, 0)))
-             for size, dtype in ((4, np.float32), (8, np.float64))}
 #: A descent's ``state`` before its first iterate: no blow-up ceiling yet, J and norm unknown.
 _START = np.array([np.inf, np.nan, np.nan])
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """How a descent ended: ``status`` (a ``drivers`` code, ``OK`` when a callback stopped it),
     updates made, J and gradient norm at the last iterate tested, J and the gradient norm
     before each update (or None)."""
@@ -116,15 +112,20 @@ class Outcome:
     loss: float
     grad_norm: float
     history: object
-    grad_history: object = None
+    grad_history: object
 
     @classmethod
     def recorded(cls, status, n_iter, loss, grad_norm, rows):
         """The outcome with ``rows`` (one an update: J, gradient norm; or None) as its
         histories."""
         if rows is None:
-            return cls(status, n_iter, loss, grad_norm, None)
+            return cls(status, n_iter, loss, grad_norm, None, None)
         return cls(status, n_iter, loss, grad_norm, rows[:, 0].copy(), rows[:, 1].copy())
+
+
+#: (tuple.__new__ makes an Outcome: a named tuple's own __new__ is Python, a part of a small
+#: fit's call)
+_new = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -182,13 +183,13 @@ HISTORY = 17
 
 
 def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=False):
-    """Descend from ``Wt``, ``b`` (updated in place) by ``plan``; returns ``(Outcome, Wt_last,
-    b_last)``, the last two the state before the last update."""
+    """Descend from ``Wt``, ``b`` by ``plan``; returns the ``Outcome``. ``Wt``, ``b`` end at
+    the last iterate, or for a failed descent at the state before its last update."""
     X, Y, threads = plan.X, plan.Y, plan.threads
     m, n = X.shape
     k = Y.shape[1]
     if plan.alone:  # its block's slots are on the stack
-        G, gb, values = _NO_SLOTS[X.itemsize]
+        G = gb = values = None
     else:
         halves = 1 if threads == 1 else 2
         slots = -(-m // plan.block_rows) + GAP * (threads - 1)
@@ -197,25 +198,30 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
         values = np.empty((halves, slots))
     counters = np.zeros(3, np.int64)
     state = _START.copy()
-    Wt_last, b_last = np.empty(Wt.shape, Wt.dtype), np.empty(b.shape, b.dtype)
+    max_iter, elements = settings.max_iter, m * n * k
     if threads == 1:
         # ``flags`` None: the descent's variant that holds its state in registers
         arguments = [0, 1, X, Y, Wt, b, plan.spec, loss, settings, G, gb, values,
                      None if plan.alone else _NO_TEAM, counters, state, np.zeros((k, n)),
-                     np.zeros(k), None, Wt_last, b_last]
+                     np.zeros(k), _NO_HISTORY]
+        if (max_iter * elements <= tune.FIRST_CHUNK_ELEMENT_UPDATES
+                and not (history or progress) and callback is None):
+            # one call runs it all, with nothing to show between calls (most small fits)
+            counters[drivers.STOP] = max_iter
+            status = interruptible(_descent, plan.types, arguments)
+            return _new(Outcome, (status, counters.item(drivers.UPDATES),
+                                  state.item(drivers.LOSS), state.item(drivers.GRAD_NORM), None,
+                                  None))
 
         def chunk(part):
             arguments[HISTORY] = part
             return interruptible(_descent, plan.types, arguments)
     else:
-        chunk = _team(plan, Wt, b, loss, settings, G, gb, values, counters, state, Wt_last,
-                      b_last)
-    return _chunks(chunk, counters, state, settings.max_iter,
-                   max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // (m * n * k)), history, callback,
-                   progress), Wt_last, b_last
+        chunk = _team(plan, Wt, b, loss, settings, G, gb, values, counters, state)
+    return _chunks(chunk, counters, state, max_iter, elements, history, callback, progress)
 
 
-def _team(plan, Wt, b, loss, settings, G, gb, values, counters, state, Wt_last, b_last):
+def _team(plan, Wt, b, loss, settings, G, gb, values, counters, state):
     """``run``'s chunk of a team: each member its own state and gradient, which all end every
     iteration with the same bits."""
     threads, (k, n) = plan.threads, Wt.shape
@@ -232,16 +238,16 @@ def _team(plan, Wt, b, loss, settings, G, gb, values, counters, state, Wt_last, 
         dW, db = gradients[member]
         return _descent(plan.types, (member, threads, plan.X, plan.Y, member_Wt, member_b,
                                      plan.spec, loss, settings, G, gb, values, flags, counters,
-                                     state, dW, db, part, Wt_last, b_last))
+                                     state, dW, db, part))
 
     return lambda part: on_team(threads, lambda member: member_call(member, part))
 
 
-def _chunks(chunk, counters, state, max_iter, first, history, callback, progress):
+def _chunks(chunk, counters, state, max_iter, elements, history, callback, progress):
     """Run ``chunk(history_part)`` until the descent ends, each call aiming at
-    ``CHUNK_SECONDS`` (``first`` updates the first); between calls a callback or progress bar
-    acts. Returns the ``Outcome``."""
-    size, parts, stopped = first, [], False
+    ``CHUNK_SECONDS`` (the first at ``FIRST_CHUNK_ELEMENT_UPDATES``, of ``elements`` each);
+    between calls a callback or progress bar acts. Returns the ``Outcome``."""
+    size, parts, stopped = max(1, tune.FIRST_CHUNK_ELEMENT_UPDATES // elements), [], False
     bar = _Progress(max_iter) if progress else None
     while True:
         if callback is not None:

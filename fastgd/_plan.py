@@ -162,11 +162,11 @@ def example_arguments(X, Y, spec, loss, alone=False):
     k, n = Y.shape[1], X.shape[1]
     settings = drivers.Settings(0.1, 1, 0.0, 2.0, 0.0, 0.0, 0.5, 64, np.empty(0), np.empty(0),
                                 True)
+    slots = ((None, None, None) if alone else
+             (np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1))))
     return (0, 1, X, Y, np.zeros((k, n), X.dtype), np.zeros(k, X.dtype), spec, loss, settings,
-            np.zeros((1, 1, k, n), X.dtype), np.zeros((1, 1, k)), np.zeros((1, 1)),
-            None if alone else np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3),
-            np.zeros((k, n)),
-            np.zeros(k), np.zeros((0, 2)), np.zeros((k, n), X.dtype), np.zeros(k, X.dtype))
+            *slots, None if alone else np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3),
+            np.zeros((k, n)), np.zeros(k), np.zeros((0, 2)))
 
 
 def forget_availability():
@@ -239,7 +239,8 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None, *, alone=True, streaming=
                streaming)
         known = _plans.get(key)
         if known is not None:
-            return _of(known, X, Y)
+            return _of(*known, X, Y)
+    given = X, Y
     threads = thread_count(n_threads, m, n, k)
     X, Y = writable_alias(X), writable_alias(Y)
     # a forced kernel is compiled as needed, alone too
@@ -257,7 +258,8 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None, *, alone=True, streaming=
     if key is not None:
         if len(_plans) >= MEMO_PLANS:
             _plans.clear()
-        _plans[key] = made._replace(X=None, Y=None)
+        # The flags in the key (writable, Fortran order) say whether X and Y are read as given.
+        _plans[key] = made._replace(X=None, Y=None), X is given[0] and Y is given[1]
     return made
 
 
@@ -274,13 +276,20 @@ def _read_by(kernel, X, threads):
     return X
 
 
-def _of(known, X, Y):
-    """The remembered plan ``known`` for this X and Y (the columns pass's scratch made anew)."""
-    kernel, spec = known[0], known[1]
-    X = _read_by(kernel, writable_alias(X), 1)
+def _of(known, as_given, X, Y):
+    """The remembered plan ``known`` for this X and Y, read as given where ``as_given`` (the
+    columns pass's scratch made anew)."""
+    kernel, spec = known.kernel, known.spec
+    if not as_given:
+        X, Y = _read_by(kernel, writable_alias(X), 1), writable_alias(Y)
     if kernel == "columns":
         spec = make_spec(kernel, X, 1)
-    return Plan(kernel, spec, X, writable_alias(Y), *known[4:])
+    # (tuple.__new__: Plan's own __new__ is Python, a measurable part of a small fit's call)
+    return _new(Plan, (kernel, spec, X, Y, known.threads, known.block_rows, known.alone,
+                       known.types))
+
+
+_new = tuple.__new__
 
 
 def _layout(array):

@@ -190,11 +190,12 @@ class LinearProblem:
     weights: object = None  # sample_weight, scaled to sum to m, in X's dtype (also in ``loss``)
     intercept: bool = True  # fit_intercept=False keeps b at b0
 
-    def output(self, W, b):
-        """``(w, b)`` in the caller's shapes: (n,) and a float for a 1-D ``y``."""
+    def output(self, Wt, b):
+        """``(w, b)`` in the caller's shapes from a solver's ``Wt`` (k, n) and ``b`` (k,), arrays
+        it hands over: w (n,) (a view of ``Wt``) and a float for a 1-D ``y``, else w (n, k)."""
         if self.vector_y:
-            return W[:, 0].copy(), float(b[0])
-        return W, b
+            return Wt[0], b.item()
+        return Wt.T.copy(), b
 
     def check_data(self):
         """Raise the ``ValueError`` for the first NaN or infinity in ``X``, else in ``y``."""
@@ -211,11 +212,17 @@ def loss_name(loss):
 def loss_and_penalties(loss, delta, l2, l1):
     """``(name, loss object, l2, l1)``, checked: the loss's name, Huber's ``delta > 0``, and the
     penalties ``>= 0``."""
+    if (loss == "squared" and type(delta) is float and 0.0 <= delta < math.inf
+            and type(l2) is float and l2 == 0.0 and type(l1) is float and l1 == 0.0):
+        return _UNPENALISED_SQUARED  # the usual call, at once
     name = loss_name(loss)
     delta = non_negative(delta, "delta")
     if name == "huber" and delta == 0:
         raise ValueError("delta must be > 0 for loss='huber', got 0")
     return name, make(name, delta), non_negative(l2, "l2"), non_negative(l1, "l1")
+
+
+_UNPENALISED_SQUARED = ("squared", make("squared", 1.0), 0.0, 0.0)
 
 
 def thread_request(n_threads):

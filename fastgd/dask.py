@@ -387,19 +387,19 @@ def _descend(problem, data, failure):
         float(state[drivers.GRAD_NORM]),
         np.array(losses, dtype=np.float64).reshape(-1, 2) if problem.history else None)
     if outcome.status != drivers.OK:
-        raise failure(problem, outcome, np.ascontiguousarray(Wt_last.T), b_last)
-    return result(problem, np.ascontiguousarray(Wt.T), b, outcome, data.first_rows)
+        raise failure(problem, outcome, Wt_last, b_last)
+    return result(problem, Wt, b, outcome, data.first_rows)
 
 
 def _failure_of(data):
     """The error of a failed descent on ``data``: NaN/inf in X or y when the very first pass was
     not finite, else the ``DivergenceError`` (its curvature from one more round)."""
-    def failure(problem, outcome, W_last, b_last):
+    def failure(problem, outcome, Wt_last, b_last):
         if outcome.status == drivers.NONFINITE and outcome.n_iter == 0:
             data.check_data()
         L = data.curvature(problem.loss_name, problem.l2)
         return linear_divergence(data.first_rows(), problem.lr, outcome.n_iter, outcome.loss,
-                                 *problem.output(W_last, b_last), loss_name=problem.loss_name,
+                                 *problem.output(Wt_last, b_last), loss_name=problem.loss_name,
                                  l2=problem.l2, L=L)
     return failure
 
@@ -436,8 +436,7 @@ def _chunk_sums(Wt, b, loss, block_rows, X, Y, W, offset):
         # It returns after the stop test of the start, before any update: Wt, b are only read.
         drivers.descend(0, 1, X, Y, Wt, b, spec, loss, settings, G, gb, values,
                         np.zeros(1, np.int64), np.zeros(3, np.int64),
-                        _START.copy(), np.empty((k, n)), np.empty(k),
-                        np.empty((0, 2)), np.empty_like(Wt), np.empty_like(b))
+                        _START.copy(), np.empty((k, n)), np.empty(k), np.empty((0, 2)))
     return (G[0].sum(axis=0, dtype=np.float64), gb[0].sum(axis=0), float(values[0].sum()))
 
 

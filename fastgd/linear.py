@@ -13,7 +13,7 @@ from ._kernels.tiles import lanes
 from ._kernels.losses import halved, make as make_loss
 from ._validate import check_solver, flag, linear_problem, thread_request
 from .errors import ConvergenceWarning
-from .result import LinearResult
+from .result import linear_result
 
 __all__ = ["fit_linear", "precompile"]
 
@@ -139,11 +139,15 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
 def settings(problem, block_rows):
     """The compiled descent's ``drivers.Settings`` for ``problem``, read in blocks of
     ``block_rows`` rows."""
-    return drivers.Settings(problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2,
-                            problem.l1, 0.5 if halved(problem.loss) else 1.0, block_rows,
-                            _NO_COLUMNS if problem.center is None else problem.center,
-                            _NO_COLUMNS if problem.spread is None else problem.spread,
-                            problem.intercept)
+    # (tuple.__new__: the named tuple's own __new__ is Python, a part of a small fit's call)
+    return _new(drivers.Settings, (
+        problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2, problem.l1,
+        0.5 if halved(problem.loss) else 1.0, block_rows,
+        _NO_COLUMNS if problem.center is None else problem.center,
+        _NO_COLUMNS if problem.spread is None else problem.spread, problem.intercept))
+
+
+_new = tuple.__new__
 
 
 #: ``Settings.center`` and ``spread`` of a fit not standardised (empty: never written).
@@ -202,22 +206,21 @@ def descend(problem, plan):
     """Run ``plan`` on ``problem`` and build the result (or raise the DivergenceError)."""
     Wt = np.ascontiguousarray(problem.W0.T)
     b = problem.b0
-    outcome, Wt_last, b_last = _drive.run(plan, Wt, b, problem.loss,
-                                          settings(problem, plan.block_rows),
-                                          history=problem.history, callback=problem.callback,
-                                          progress=problem.progress)
+    outcome = _drive.run(plan, Wt, b, problem.loss, settings(problem, plan.block_rows),
+                         history=problem.history, callback=problem.callback,
+                         progress=problem.progress)
     if outcome.status != drivers.OK:
-        raise _failure(problem, outcome, Wt_last.T.copy(), b_last)
-    return result(problem, np.ascontiguousarray(Wt.T), b, outcome)
+        raise _failure(problem, outcome, Wt, b)
+    return result(problem, Wt, b, outcome)
 
 
-def _failure(problem, outcome, W_last, b_last):
+def _failure(problem, outcome, Wt_last, b_last):
     """NaN/inf in X or y if the very first pass was not finite (checked only then, saving a
     read), else the ``DivergenceError``."""
     if outcome.status == drivers.NONFINITE and outcome.n_iter == 0:
         problem.check_data()
     return linear_divergence(problem.X, problem.lr, outcome.n_iter, outcome.loss,
-                             *problem.output(W_last, b_last), loss_name=problem.loss_name,
+                             *problem.output(Wt_last, b_last), loss_name=problem.loss_name,
                              l2=problem.l2, L=curvature(problem.X, problem.loss_name, problem.l2,
                                                         weights=problem.weights))
 
@@ -233,9 +236,10 @@ def gram_of_moments(sums):
     return A
 
 
-def result(problem, W, b, outcome, first_rows=None):
-    """The ``LinearResult``, after the ``ConvergenceWarning`` where ``tol`` was not reached
-    (its advice looks at ``first_rows()``, by default X itself)."""
+def result(problem, Wt, b, outcome, first_rows=None):
+    """The ``LinearResult`` of the solver's ``Wt`` (k, n) and ``b`` (k,), after the
+    ``ConvergenceWarning`` where ``tol`` was not reached (its advice looks at ``first_rows()``,
+    by default X itself)."""
     converged = bool(outcome.grad_norm <= problem.tol)
     if problem.tol > 0 and not converged:
         rows = problem.X if first_rows is None else first_rows()
@@ -245,15 +249,14 @@ def result(problem, W, b, outcome, first_rows=None):
             f"fit_linear stopped at max_iter={problem.max_iter} with grad_norm "
             f"{outcome.grad_norm:.3g} > tol={problem.tol:g}{advice}",
             ConvergenceWarning, stacklevel=3)
-    w, b = problem.output(W, b)
-    # positional, as keywords are a measurable part of a small fit's call
-    return LinearResult(w, b, outcome.n_iter, converged, outcome.loss, outcome.grad_norm,
-                        outcome.history, problem.lr, outcome.grad_history)
+    w, b = problem.output(Wt, b)
+    return linear_result(w, b, outcome.n_iter, converged, outcome.loss, outcome.grad_norm,
+                         outcome.history, problem.lr, outcome.grad_history)
 
 
 def fit_gram(problem, sums, failure=None, first_rows=None):
     """Descend on the centred moments ``sums`` (``linear_gram.gram_sums``) of the problem's
-    data; ``failure(problem, outcome, W_last, b_last)`` makes the error of a failed descent,
+    data; ``failure(problem, outcome, Wt_last, b_last)`` makes the error of a failed descent,
     ``first_rows`` as in ``result``."""
     mu, ybar, C, D, S = sums
     dtype = problem.W0.dtype
@@ -266,8 +269,9 @@ def fit_gram(problem, sums, failure=None, first_rows=None):
     outcome = _drive.Outcome.recorded(status, int(n_iter), float(loss), float(grad_norm),
                                       losses[:n_iter] if problem.history else None)
     if status != drivers.OK:
-        raise (failure or _failure)(problem, outcome, W_last.astype(dtype), b_last.astype(dtype))
-    return result(problem, W.astype(dtype), b.astype(dtype), outcome, first_rows)
+        raise (failure or _failure)(problem, outcome, W_last.T.astype(dtype),
+                                    b_last.astype(dtype))
+    return result(problem, W.T.astype(dtype), b.astype(dtype), outcome, first_rows)
 
 
 #: What ``precompile`` takes, and its defaults.

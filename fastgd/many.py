@@ -114,11 +114,10 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
     if auto:
         lrs[...] = _auto_lrs(problems, name, l2, weights, threads)
 
-    W_last, B_last = np.empty_like(W), np.empty_like(B)
     status = np.zeros(P, np.int8)
     n_iter = np.zeros(P, np.int64)
     losses, norms = np.zeros(P), np.zeros(P)
-    results = (W, B, W_last, B_last, status, n_iter, losses, norms)
+    results = (W, B, status, n_iter, losses, norms)
     if P == 1:
         _alone(problems, results, lr=float(lrs[0]), max_iter=int(iters[0]), tol=float(tols[0]),
                loss=name, delta=delta, l2=l2, l1=l1, sample_weight=sample_weight,
@@ -127,16 +126,14 @@ def fit_linear_many(X, y, *, groups=None, lr=0.01, max_iter=1000, tol=0.0, w0=No
         _batched(problems, results, threads, loss_value, lrs, iters, tols, l2, l1, intercept)
     failed = np.flatnonzero(status != kernels.DONE)
     if failed.size and on_error == "raise":
-        raise _failure(problems, int(failed[0]), status, lrs, n_iter, losses, W_last, B_last,
-                       name, l2, weights)
+        raise _failure(problems, int(failed[0]), status, lrs, n_iter, losses, W, B, name, l2,
+                       weights)
     converged = norms <= tols
     unconverged = (tols > 0) & ~converged & (status == kernels.DONE)
     if unconverged.any():
         warnings.warn(f"fit_linear_many: {int(unconverged.sum())} of {P} problems stopped at "
                       f"max_iter with grad_norm > tol (the first: problem "
                       f"{int(np.flatnonzero(unconverged)[0])})", ConvergenceWarning, stacklevel=2)
-    bad = status != kernels.DONE
-    W[bad], B[bad] = W_last[bad], B_last[bad]
     return ManyResult(w=W, b=B, n_iter=n_iter, converged=converged, loss=losses,
                       grad_norm=norms, status=status, keys=problems.keys, lr=lrs)
 
@@ -167,16 +164,15 @@ def _batched(problems, results, threads, loss, lrs, iters, tols, l2, l1, interce
 def _alone(problems, results, *, n_threads, **options):
     """One problem: ``fit_linear``'s own plan and drive (a team of threads for large X), which
     are its bits; its outcome written into ``results`` as the batched driver writes it."""
-    W, B, W_last, B_last, status, n_iter, losses, norms = results
+    W, B, status, n_iter, losses, norms = results
     X, y = problems.rows(0)
     problem = linear_problem(X, y, w0=W[0], b0=B[0], history=False, check_data=False,
                              **options)
     plan = _plan.plan(problem.X, problem.Y, problem.loss, problem.max_iter,
                       thread_request(n_threads))
     Wt = np.ascontiguousarray(problem.W0.T)
-    outcome, Wt_last, b_last = run(plan, Wt, problem.b0, problem.loss,
-                                   settings(problem, plan.block_rows))
-    W[0], B[0], W_last[0], B_last[0] = Wt[0], problem.b0[0], Wt_last[0], b_last[0]
+    outcome = run(plan, Wt, problem.b0, problem.loss, settings(problem, plan.block_rows))
+    W[0], B[0] = Wt[0], problem.b0[0]
     n_iter[0], losses[0], norms[0] = outcome.n_iter, outcome.loss, outcome.grad_norm
     if outcome.status == OK:
         status[0] = kernels.DONE
@@ -410,7 +406,7 @@ def _key(problems, p):
     return key.item() if isinstance(key, np.generic) else key
 
 
-def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2, weights):
+def _failure(problems, p, status, lrs, n_iter, losses, W, B, name, l2, weights):
     key = _key(problems, p)
     X_p, y_p = problems.rows(p)
     if status[p] == kernels.NONFINITE_DATA:
@@ -420,7 +416,7 @@ def _failure(problems, p, status, lrs, n_iter, losses, W_last, B_last, name, l2,
             except ValueError as err:
                 return ValueError(f"problem {p} (key {key!r}): {err}")
     error = linear_divergence(X_p, float(lrs[p]), int(n_iter[p]), float(losses[p]),
-                              W_last[p].copy(), float(B_last[p]), loss_name=name, l2=l2,
+                              W[p].copy(), float(B[p]), loss_name=name, l2=l2,
                               L=curvature(X_p, name, l2, weights=weights))
     error.args = (f"problem {p} (key {key!r}): {error.args[0]}",)
     return error

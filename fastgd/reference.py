@@ -104,7 +104,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
         if standardize:
             w = w / spread[:, None]
             b = b - center @ w
-        return problem.output(w.astype(X.dtype), b.astype(X.dtype))
+        return problem.output(w.T.astype(X.dtype), b.astype(X.dtype))
 
     if problem.lr is None:
         problem.lr = 1.0 / curvature(Xd, problem.loss_name, problem.l2, weights=weights)

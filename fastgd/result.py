@@ -90,6 +90,35 @@ class LinearResult(_Result):
     grad_history: object = None
 
 
+def linear_result(w, b, n_iter, converged, loss, grad_norm, history, lr, grad_history):
+    """``LinearResult(...)`` as a fit makes it, whose arrays can only be ``w``, ``b`` and the
+    histories: the same object without the dataclass's generic ``__init__`` and the look at
+    every field (0.5 us of a small fit's call against 1.6)."""
+    res = _new(LinearResult)
+    _set_w(res, w)
+    _set_b(res, b)
+    _set_n_iter(res, n_iter)
+    _set_converged(res, converged)
+    _set_loss(res, loss)
+    _set_grad_norm(res, grad_norm)
+    _set_history(res, history)
+    _set_lr(res, lr)
+    _set_grad_history(res, grad_history)
+    w.setflags(write=False)
+    if type(b) is np.ndarray:
+        b.setflags(write=False)
+    if history is not None:
+        history.setflags(write=False)
+        grad_history.setflags(write=False)
+    return res
+
+
+_new = object.__new__
+# The slots' own setters, which a frozen dataclass's __setattr__ stands in front of.
+(_set_w, _set_b, _set_n_iter, _set_converged, _set_loss, _set_grad_norm, _set_history, _set_lr,
+ _set_grad_history) = (LinearResult.__dict__[name].__set__ for name in LinearResult.__slots__)
+
+
 @dataclass(frozen=True, repr=False, eq=False, slots=True)
 class MinimizeResult(_Result):
     """What ``minimize`` and ``maximize`` return, under scipy's ``OptimizeResult`` names

@@ -184,7 +184,7 @@ def _update_standardised(Wt, b, dW, db, settings, n):
 
 @jit()
 def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, sync, run, state,
-            dW, db, history, Wt_last, b_last):
+            dW, db, history):
     """Gradient descent on ``Wt`` (k, n) and ``b`` (k,), in place, as member ``member`` of
     ``members``; returns the status.
 
@@ -195,19 +195,18 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
     ``CONTINUE`` after the stop test at iterate ``run[STOP]`` (below ``max_iter``), its update
     pending (``run[PENDING]``) for the next call, else at the end (``OK``, ``NONFINITE`` or
     ``BLOWN_UP``). Member 0 writes back ``run``, ``state`` (ceiling, J and gradient norm at the
-    last iterate tested), J and the gradient norm before each update into ``history``'s rows
-    (from this call's first update, when it is not empty) and the state before the last update
-    into ``Wt_last``, ``b_last``.
+    last iterate tested) and J and the gradient norm before each update into ``history``'s rows
+    (from this call's first update, when it is not empty). A failed descent (``NONFINITE``,
+    ``BLOWN_UP``) leaves ``Wt``, ``b`` at the state before its last update, the last good one.
 
     ``sync`` (the team's flags) None compiles the variant of one member over one block for one
     output, with a pass of fixed width (``passes.FixedWidth``), which holds its state in
-    registers: the same arithmetic, so the same bits.
+    registers (``G``, ``gb``, ``values`` None): the same arithmetic, so the same bits.
     """
     # Every array is the caller's, alive for the whole call: no reference counting in the loop.
     X, Y, Wt, b, G, gb, values = (borrowed(X), borrowed(Y), borrowed(Wt), borrowed(b),
                                   borrowed(G), borrowed(gb), borrowed(values))
-    dW, db, history, Wt_last, b_last = (borrowed(dW), borrowed(db), borrowed(history),
-                                        borrowed(Wt_last), borrowed(b_last))
+    dW, db, history = borrowed(dW), borrowed(db), borrowed(history)
     sync, run, state = borrowed(sync), borrowed(run), borrowed(state)
     settings = Settings(settings.lr, settings.max_iter, settings.tol, settings.blowup,
                         settings.l2, settings.l1, settings.half, settings.block_rows,
@@ -215,6 +214,9 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
     callers = Wt, b, dW, db
     member, members, Y, Wt, b, G, gb, values, dW, db = alone_or_not(
         sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db)
+    # The state before the last update: a call begins with its first update (the one pending,
+    # or none at the start), so no call needs another's.
+    Wt_last, b_last = last_state(sync, spec, Wt, b)
     m = X.shape[0]
     blocks = block_count(sync, m, settings.block_rows)
     first, last = share(blocks, member, members)
@@ -255,20 +257,24 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
             if status == CONTINUE and updates == stop:
                 run[PENDING] = 1  # every member returns here; member 0 writes the rest
             if status != CONTINUE or updates == stop:
+                if (status == NONFINITE or status == BLOWN_UP) and updates > 0:
+                    for j in range(k):
+                        b[j] = b_last[j]
+                        for f in range(n):
+                            Wt[j, f] = Wt_last[j, f]
                 if member == 0:
                     run[UPDATES] = updates
                     state[CEILING], state[LOSS], state[GRAD_NORM] = ceiling, J, grad_norm
                 write_back(sync, callers, Wt, b, dW, db)
                 return status
         pending = False
-        if member == 0:
-            if history.size:
-                history[updates - first_update, 0] = J
-                history[updates - first_update, 1] = grad_norm
-            for j in range(k):
-                b_last[j] = b[j]
-                for f in range(n):
-                    Wt_last[j, f] = Wt[j, f]
+        if member == 0 and history.size:
+            history[updates - first_update, 0] = J
+            history[updates - first_update, 1] = grad_norm
+        for j in range(k):
+            b_last[j] = b[j]
+            for f in range(n):
+                Wt_last[j, f] = Wt[j, f]
         _update(Wt, b, dW, db, settings, n)
         updates += 1
 
@@ -277,9 +283,9 @@ def alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
     """``member, members, Y, Wt, b, G, gb, values, dW, db`` as ``descend`` runs on them: as
     they are, or alone (``sync`` None: one member, one block, one output, a pass of fixed
     width) ``Y`` of one column and the rest on the stack (the state copied, the block's slots
-    new: the caller's ``G``, ``gb``, ``values`` only type the call), where every index into
-    them is a constant: LLVM keeps them in registers, and an iteration passes nothing through
-    memory (W1: half the time)."""
+    new: the caller passes None for ``G``, ``gb``, ``values``), where every index into them is
+    a constant: LLVM keeps them in registers, and an iteration passes nothing through memory
+    (W1: half the time)."""
 
 
 @overload(alone_or_not, inline="always")
@@ -291,10 +297,23 @@ def _alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
     def alone(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
         n = len(spec.width)
         return (0, 1, one_column(Y), stack_copy(Wt, spec.width, (1, n)),
-                stack_copy(b, ONE, (1,)), stack_slots(spec.width, G, (1, 1, 1, n)),
-                stack_slots(ONE, gb, (1, 1, 1)), stack_slots(ONE, values, (1, 1)),
+                stack_copy(b, ONE, (1,)), stack_slots(spec.width, Wt, (1, 1, 1, n)),
+                stack_slots(ONE, dW, (1, 1, 1)), stack_slots(ONE, dW, (1, 1)),
                 stack_copy(dW, spec.width, (1, n)), stack_copy(db, ONE, (1,)))
     return alone
+
+
+def last_state(sync, spec, Wt, b):
+    """Room for ``Wt``, ``b`` before an update: on the stack alone (``sync`` None), in
+    registers as the state is, else new arrays."""
+
+
+@overload(last_state, inline="always")
+def _last_state(sync, spec, Wt, b):
+    if isinstance(sync, types.NoneType):
+        return lambda sync, spec, Wt, b: (stack_slots(spec.width, Wt, (1, len(spec.width))),
+                                          stack_slots(ONE, b, (1,)))
+    return lambda sync, spec, Wt, b: (np.empty_like(Wt), np.empty_like(b))
 
 
 def block_count(sync, m, block_rows):

@@ -48,28 +48,28 @@ def _thread_spec(spec, rows, dtype):
 
 
 def descend_problem(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
-                    flags, run, state, dW, db, history, Wt_last, b_last):
+                    flags, run, state, dW, db, history):
     """``descend`` on one problem: alone (``sync`` None) where ``fit_linear`` would run it so,
     a problem of one block on the fixed-width pass, else as a team of one."""
 
 
 @overload(descend_problem, inline="always")
 def _descend_problem(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
-                     flags, run, state, dW, db, history, Wt_last, b_last):
+                     flags, run, state, dW, db, history):
     if spec.instance_class is not FixedWidth:
         def team(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
-                 flags, run, state, dW, db, history, Wt_last, b_last):
+                 flags, run, state, dW, db, history):
             return descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
-                           flags, run, state, dW, db, history, Wt_last, b_last)
+                           flags, run, state, dW, db, history)
         return team
 
     def either(blocks, member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
-               flags, run, state, dW, db, history, Wt_last, b_last):
+               flags, run, state, dW, db, history):
         if blocks == 1:
-            return descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
-                           None, run, state, dW, db, history, Wt_last, b_last)
+            return descend(member, members, X, Y, Wt, b, spec, loss, settings, None, None, None,
+                           None, run, state, dW, db, history)
         return descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values,
-                       flags, run, state, dW, db, history, Wt_last, b_last)
+                       flags, run, state, dW, db, history)
     return either
 
 
@@ -86,11 +86,11 @@ def _finite(X, Y):
 
 @jit()
 def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters, tols, blowup,
-                 l2, l1, half, intercept, W, B, W_last, B_last, status, n_iter, losses, norms):
+                 l2, l1, half, intercept, W, B, status, n_iter, losses, norms):
     """Claim problems from ``counter[0]`` until ``stop`` and descend on each: its weights and bias
-    (start in, end out) in ``W[p]``, ``B[p]``, the state before its last update in ``W_last[p]``,
-    ``B_last[p]``, and its status, updates, J and gradient norm (a problem of no rows: ``EMPTY``,
-    left at its start, J and norm NaN). Returns the problems done."""
+    (start in, end out: a failed problem's last good state) in ``W[p]``, ``B[p]``, and its
+    status, updates, J and gradient norm (a problem of no rows: ``EMPTY``, left at its start, J
+    and norm NaN). Returns the problems done."""
     n = X.shape[1]
     done = 0
     flags = np.zeros(1, np.int64)
@@ -101,8 +101,6 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
     history = np.empty((0, 2))
     Wt = np.empty((1, n), W.dtype)
     b = np.empty(1, W.dtype)
-    Wt_last = np.empty((1, n), W.dtype)
-    b_last = np.empty(1, W.dtype)
     no_columns = np.empty(0)  # not standardised
     # Member 0 of a team of 1 as int64 variables: literal 0 and 1 would type (and cache) a
     # descend of its own with them as constants, whose fast-math sums LLVM may order otherwise.
@@ -112,7 +110,6 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         if p >= stop:
             return done
         if xe[p] == xs[p]:
-            W_last[p], B_last[p] = W[p], B[p]
             n_iter[p], losses[p], norms[p], status[p] = 0, np.nan, np.nan, EMPTY
             done += 1
             continue
@@ -133,12 +130,9 @@ def descend_many(counter, stop, X, Y, xs, xe, ys, ye, yc, spec, loss, lrs, iters
         code = descend_problem(blocks, first_member, one_member, Xp, Yp, Wt, b,
                                thread_spec(spec, rows, X.dtype), loss, settings,
                                np.empty((1, blocks, 1, n), X.dtype), np.empty((1, blocks, 1)),
-                               np.empty((1, blocks)), flags, run, state, dW, db, history,
-                               Wt_last, b_last)
+                               np.empty((1, blocks)), flags, run, state, dW, db, history)
         W[p] = Wt[0]
         B[p] = b[0]
-        W_last[p] = Wt_last[0]
-        B_last[p] = b_last[0]
         n_iter[p], losses[p], norms[p] = run[0], state[LOSS], state[GRAD_NORM]
         if code == OK:
             status[p] = DONE
