@@ -4,7 +4,7 @@ import pytest
 
 import fastgd
 from fastgd._divergence import largest_hessian_eigenvalue
-from conftest import random_problem
+from conftest import fit_by_kernel, random_problem
 
 FITS = [fastgd.fit_linear, fastgd.reference.fit_linear]
 
@@ -48,6 +48,26 @@ def test_fast_and_reference_diverge_at_the_same_iteration():
         caught.append(err.value)
     assert caught[0].iteration == caught[1].iteration
     np.testing.assert_allclose(caught[0].w, caught[1].w, rtol=1e-9)
+
+
+@pytest.mark.parametrize("m, kernel, threads",
+                         [(3, "fixed", 1), (300, "rows", 1), (300, "rows", 2)])
+def test_the_last_good_state_is_the_same_across_chunks_threads_and_reference(m, kernel, threads):
+    X, y = random_problem(m, 3)
+    lr = 2.0005 / largest_hessian_eigenvalue(X)  # slow growth: past a callback's first chunk
+    caught = []
+    for callback in (None, lambda info: None):  # one call, and chunks of at most 1000 updates
+        with pytest.raises(fastgd.DivergenceError) as err:
+            fit_by_kernel(X, y, kernel, threads=threads, lr=lr, max_iter=10**6,
+                          callback=callback)
+        caught.append(err.value)
+    with pytest.raises(fastgd.DivergenceError) as err:
+        fastgd.reference.fit_linear(X, y, lr=lr, max_iter=10**6)
+    reference = err.value
+    assert caught[0].iteration == caught[1].iteration == reference.iteration > 1000
+    assert caught[0].w.tobytes() == caught[1].w.tobytes() and caught[0].b == caught[1].b
+    np.testing.assert_allclose(caught[0].w, reference.w, rtol=1e-6)
+    assert caught[0].b == pytest.approx(reference.b, rel=1e-6)
 
 
 def test_slow_divergence_is_caught_before_max_iter():
