@@ -313,7 +313,7 @@ def _last_state(sync, spec, Wt, b):
     if isinstance(sync, types.NoneType):
         return lambda sync, spec, Wt, b: (stack_slots(spec.width, Wt, (1, len(spec.width))),
                                           stack_slots(ONE, b, (1,)))
-    return lambda sync, spec, Wt, b: (np.empty_like(Wt), np.empty_like(b))
+    return lambda sync, spec, Wt, b: (Wt.copy(), b.copy())
 
 
 def block_count(sync, m, block_rows):
