@@ -39,9 +39,9 @@ def test_compare_times_a_kernel_already_loaded(monkeypatch, capsys, threads):
     best = cli._best
     loaded = []
 
-    def checked(fn, budget=2.0):
+    def checked(fn):
         before = len(drivers.descend.overloads)
-        result = best(fn, budget)
+        result = best(fn)
         loaded.append(len(drivers.descend.overloads) - before)
         return result
 
