@@ -148,9 +148,15 @@ def interruptible(fn, *args):
     try:
         return fn(*args)
     except SystemError as err:
-        if isinstance(err.__cause__, KeyboardInterrupt):
-            raise KeyboardInterrupt from None
+        raise_interrupt(err)
         raise
+
+
+def raise_interrupt(err):
+    """Raise the KeyboardInterrupt that ``err``, a SystemError from compiled code, stands for,
+    if it stands for one (``interruptible``)."""
+    if isinstance(err.__cause__, KeyboardInterrupt):
+        raise KeyboardInterrupt from None
 
 
 def say(message):

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from . import _tuning as tune
-from ._config import interruptible
+from ._config import interruptible, raise_interrupt
 from ._kernels import drivers, sync
 from ._kernels.drivers import CONTINUE, GAP, PADDING
 
@@ -208,14 +208,14 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
                 and not (history or progress) and callback is None):
             # one call runs it all, with nothing to show between calls (most small fits)
             counters[drivers.STOP] = max_iter
-            status = interruptible(_descent, plan.types, arguments)
+            status = _descent(plan.types, arguments)
             return _new(Outcome, (status, counters.item(drivers.UPDATES),
                                   state.item(drivers.LOSS), state.item(drivers.GRAD_NORM), None,
                                   None))
 
         def chunk(part):
             arguments[HISTORY] = part
-            return interruptible(_descent, plan.types, arguments)
+            return _descent(plan.types, arguments)
     else:
         chunk = _team(plan, Wt, b, loss, settings, G, gb, values, counters, state)
     return _chunks(chunk, counters, state, max_iter, elements, history, callback, progress)
@@ -288,10 +288,10 @@ CHECK_TYPES = False
 def _descent(types, arguments):
     """``drivers.descend(*arguments)``, whose types ``types`` (``Plan.types``) sets: through
     the dispatcher (which compiles or loads what it lacks) the first time, then straight to
-    the machine code it found."""
+    the machine code it found. Interruptible, as ``_config.interruptible`` makes a call."""
     known = _descents.get(types)
     if known is None:
-        status = drivers.descend(*arguments)
+        status = interruptible(drivers.descend, *arguments)
         signature = tuple(numba.typeof(argument) for argument in arguments)
         compiled = drivers.descend.overloads.get(signature)
         if compiled is not None:
@@ -299,4 +299,8 @@ def _descent(types, arguments):
         return status
     if CHECK_TYPES:
         assert tuple(numba.typeof(argument) for argument in arguments) == known[0], types
-    return known[1](*arguments)
+    try:
+        return known[1](*arguments)
+    except SystemError as err:
+        raise_interrupt(err)
+        raise

@@ -311,12 +311,14 @@ def linear_problem(X, y, lr, max_iter, tol, w0, b0, history, loss="squared", del
 
 
 def check_solver(problem, solver, standardize):
-    """Raise for what the solver (or ``standardize``) cannot do with this problem."""
+    """Raise for what the solver (or ``standardize``) cannot do with this problem; return
+    ``standardize``, checked."""
+    standardize = flag(standardize, "standardize")
     if standardize and not problem.intercept:
         raise ValueError("standardize=True centres X's columns, which moves the intercept; "
                          "use fit_intercept=True with it")
     if solver != "gram":
-        return
+        return standardize
     if standardize:
         raise ValueError("solver='gram' does not standardize; use solver='rows'")
     if problem.loss_name != "squared" or problem.l1 or problem.l2:
@@ -325,6 +327,7 @@ def check_solver(problem, solver, standardize):
     if problem.weights is not None or not problem.intercept:
         raise ValueError("solver='gram' fits unweighted rows with an intercept; use "
                          "solver='rows' for sample_weight or fit_intercept=False")
+    return standardize
 
 
 def row_weights(sample_weight, m, dtype):

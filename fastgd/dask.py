@@ -103,9 +103,8 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
                              l2=l2, l1=l1, callback=callback, progress=progress, check_data=False,
                              fit_intercept=fit_intercept,
                              sample_weight=None if weights is None else np.ones(1))
-    standardize = flag(standardize, "standardize")
+    standardize = check_solver(problem, solver, standardize)
     persist = flag(persist, "persist")
-    check_solver(problem, solver, standardize)
     if persist:
         X, Y, weights = dask.persist(X, Y, weights)
     data = _Chunks(X, Y, weights, vector_y, persist)

@@ -11,7 +11,7 @@ from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._kernels.tiles import lanes
 from ._kernels.losses import halved, make as make_loss
-from ._validate import check_solver, flag, linear_problem, thread_request
+from ._validate import check_solver, linear_problem, thread_request
 from .errors import ConvergenceWarning
 from .result import linear_result
 
@@ -124,8 +124,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     # by position, in linear_problem's order (its docstring says why)
     problem = linear_problem(X, y, lr, max_iter, tol, w0, b0, history, loss, delta, l2, l1,
                              callback, progress, False, sample_weight, fit_intercept)
-    standardize = flag(standardize, "standardize")
-    check_solver(problem, solver, standardize)
+    standardize = check_solver(problem, solver, standardize)
     if standardize:
         standardized(problem)
     if solver == "gram":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._divergence import BLOWUP, curvature, linear_divergence
-from ._validate import check_solver, flag, linear_problem
+from ._validate import check_solver, linear_problem
 from .errors import ConvergenceWarning
 from .result import LinearResult
 
@@ -89,8 +89,7 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
     # float64 throughout, whatever X's dtype: the oracle must not overflow where fastgd does not.
     Xd, y = X.astype(np.float64), problem.Y.astype(np.float64)
     w, b = w.astype(np.float64), b.astype(np.float64)
-    standardize = flag(standardize, "standardize")
-    check_solver(problem, "rows", standardize)
+    standardize = check_solver(problem, "rows", standardize)
     if standardize:
         # The descent on standardised columns, from the same start: v = spread w, c = b + mean w.
         problem.check_data()
