@@ -123,8 +123,7 @@ class Outcome(NamedTuple):
         return cls(status, n_iter, loss, grad_norm, rows[:, 0].copy(), rows[:, 1].copy())
 
 
-#: (tuple.__new__ makes an Outcome: a named tuple's own __new__ is Python, a part of a small
-#: fit's call)
+#: A named tuple made past its own __new__, which is Python (a part of a small fit's call).
 _new = tuple.__new__
 
 

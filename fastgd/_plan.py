@@ -284,11 +284,11 @@ def _of(known, as_given, X, Y):
         X, Y = _read_by(kernel, writable_alias(X), 1), writable_alias(Y)
     if kernel == "columns":
         spec = make_spec(kernel, X, 1)
-    # (tuple.__new__: Plan's own __new__ is Python, a measurable part of a small fit's call)
     return _new(Plan, (kernel, spec, X, Y, known.threads, known.block_rows, known.alone,
                        known.types))
 
 
+#: A named tuple made past its own __new__, which is Python (a part of a small fit's call).
 _new = tuple.__new__
 
 

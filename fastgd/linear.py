@@ -138,7 +138,6 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
 def settings(problem, block_rows):
     """The compiled descent's ``drivers.Settings`` for ``problem``, read in blocks of
     ``block_rows`` rows."""
-    # (tuple.__new__: the named tuple's own __new__ is Python, a part of a small fit's call)
     return _new(drivers.Settings, (
         problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2, problem.l1,
         0.5 if halved(problem.loss) else 1.0, block_rows,
@@ -146,6 +145,7 @@ def settings(problem, block_rows):
         _NO_COLUMNS if problem.spread is None else problem.spread, problem.intercept))
 
 
+#: A named tuple made past its own __new__, which is Python (a part of a small fit's call).
 _new = tuple.__new__
 
 
