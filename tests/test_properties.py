@@ -109,3 +109,31 @@ def test_fortran_copy_keeps_every_bit(problem):
         assert F.flags.f_contiguous and F.dtype == X.dtype and F.shape == X.shape
         assert F.tobytes(order="C") == X.tobytes(order="C")
     np.testing.assert_array_equal(X, before)
+
+
+@st.composite
+def categorical_groups(draw):
+    """Rows labelled by a pandas categorical whose categories may go unused (empty problems),
+    in an order of their own."""
+    pd = pytest.importorskip("pandas")
+    categories = draw(st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=6, unique=True))
+    used = draw(st.lists(st.sampled_from(categories), min_size=1, max_size=60))
+    X = draw(hnp.arrays(np.float64, (len(used), 2), elements=ELEMENTS))
+    y = draw(hnp.arrays(np.float64, (len(used),), elements=ELEMENTS))
+    return X, y, pd.Categorical(used, categories=categories), np.array(used)
+
+
+@given(categorical_groups(), st.integers(0, 20))
+def test_categorical_groups_each_fit_alone_or_are_marked_empty(problem, iters):
+    X, y, groups, labels = problem
+    lr = 1.0 / (1.0 + np.max(np.sum(X**2, axis=1)))  # stable for any subset of the rows
+    res = fastgd.fit_linear_many(X, y, groups=groups, lr=lr, max_iter=iters, on_error="mark")
+    assert res.keys.tolist() == list(groups.categories)
+    for p, key in enumerate(res.keys):
+        rows = labels == key
+        if not rows.any():
+            assert res.status[p] == 3 and res.n_iter[p] == 0 and (res.w[p] == 0).all()
+            continue
+        alone = fastgd.fit_linear(X[rows], y[rows], lr=lr, max_iter=iters)
+        assert res.status[p] == 0 and res[p].w.tobytes() == alone.w.tobytes()
+        assert res.b[p] == alone.b and res.n_iter[p] == alone.n_iter == iters
