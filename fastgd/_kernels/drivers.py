@@ -212,11 +212,10 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                         settings.l2, settings.l1, settings.half, settings.block_rows,
                         borrowed(settings.center), borrowed(settings.spread), settings.intercept)
     callers = Wt, b, dW, db
-    member, members, Y, Wt, b, G, gb, values, dW, db = alone_or_not(
+    # Wt_last, b_last: the state before the last update; a call begins with its first update
+    # (the one pending, or none at the start), so no call needs another's.
+    member, members, Y, Wt, b, G, gb, values, dW, db, Wt_last, b_last = alone_or_not(
         sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db)
-    # The state before the last update: a call begins with its first update (the one pending,
-    # or none at the start), so no call needs another's.
-    Wt_last, b_last = last_state(sync, spec, Wt, b)
     m = X.shape[0]
     blocks = block_count(sync, m, settings.block_rows)
     first, last = share(blocks, member, members)
@@ -280,40 +279,28 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
 
 
 def alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
-    """``member, members, Y, Wt, b, G, gb, values, dW, db`` as ``descend`` runs on them: as
-    they are, or alone (``sync`` None: one member, one block, one output, a pass of fixed
-    width) ``Y`` of one column and the rest on the stack (the state copied, the block's slots
-    new: the caller passes None for ``G``, ``gb``, ``values``), where every index into them is
-    a constant: LLVM keeps them in registers, and an iteration passes nothing through memory
-    (W1: half the time)."""
+    """``member, members, Y, Wt, b, G, gb, values, dW, db`` as ``descend`` runs on them, and
+    room for ``Wt, b`` before an update: as they are (the room new arrays), or alone (``sync``
+    None: one member, one block, one output, a pass of fixed width) ``Y`` of one column and the
+    rest on the stack (the state copied, the block's slots new: the caller passes None for
+    ``G``, ``gb``, ``values``), where every index into them is a constant: LLVM keeps them in
+    registers, and an iteration passes nothing through memory (W1: half the time)."""
 
 
 @overload(alone_or_not, inline="always")
 def _alone_or_not(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
     if not isinstance(sync, types.NoneType):
         return lambda sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db: (
-            member, members, Y, Wt, b, G, gb, values, dW, db)
+            member, members, Y, Wt, b, G, gb, values, dW, db, Wt.copy(), b.copy())
 
     def alone(sync, spec, member, members, Y, Wt, b, G, gb, values, dW, db):
         n = len(spec.width)
         return (0, 1, one_column(Y), stack_copy(Wt, spec.width, (1, n)),
                 stack_copy(b, ONE, (1,)), stack_slots(spec.width, Wt, (1, 1, 1, n)),
                 stack_slots(ONE, dW, (1, 1, 1)), stack_slots(ONE, dW, (1, 1)),
-                stack_copy(dW, spec.width, (1, n)), stack_copy(db, ONE, (1,)))
+                stack_copy(dW, spec.width, (1, n)), stack_copy(db, ONE, (1,)),
+                stack_slots(spec.width, Wt, (1, n)), stack_slots(ONE, b, (1,)))
     return alone
-
-
-def last_state(sync, spec, Wt, b):
-    """Room for ``Wt``, ``b`` before an update: on the stack alone (``sync`` None), in
-    registers as the state is, else new arrays."""
-
-
-@overload(last_state, inline="always")
-def _last_state(sync, spec, Wt, b):
-    if isinstance(sync, types.NoneType):
-        return lambda sync, spec, Wt, b: (stack_slots(spec.width, Wt, (1, len(spec.width))),
-                                          stack_slots(ONE, b, (1,)))
-    return lambda sync, spec, Wt, b: (Wt.copy(), b.copy())
 
 
 def block_count(sync, m, block_rows):
