@@ -18,6 +18,9 @@ __all__ = ["maximize", "minimize"]
 
 #: A gradient norm above this many times ``1 + norm(grad(x0))`` has grown without bound.
 GROWTH = 1e12
+#: ``MinimizeResult.message`` by ``status``.
+MESSAGES = ("the gradient norm reached tol", "max_iter updates made before the gradient norm "
+            "reached tol")
 
 
 def _start(x0):
@@ -189,11 +192,6 @@ def _descend(name, grad, x0, sign, lr, tol, max_iter, fun, path):
         fun_history=values,
         path=np.array(trail) if path else None,
     )
-
-
-#: ``MinimizeResult.message`` by ``status``.
-MESSAGES = ("the gradient norm reached tol", "max_iter updates made before the gradient norm "
-            "reached tol")
 
 
 def _objective(fun, x, iterate):

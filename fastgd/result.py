@@ -92,8 +92,8 @@ class LinearResult(_Result):
 
 def linear_result(w, b, n_iter, converged, loss, grad_norm, history, lr, grad_history):
     """``LinearResult(...)`` as a fit makes it, whose arrays can only be ``w``, ``b`` and the
-    histories: the same object without the dataclass's generic ``__init__`` and the look at
-    every field (0.5 us of a small fit's call against 1.6)."""
+    histories: the same object without the dataclass's generic ``__init__`` and its look at
+    every field, a tenth of a small fit's call (docs/performance.md)."""
     res = _new(LinearResult)
     _set_w(res, w)
     _set_b(res, b)
