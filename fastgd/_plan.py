@@ -73,9 +73,9 @@ BY_NAME = {kernel.name: kernel for kernel in KERNELS}
 
 @functools.lru_cache(maxsize=1024)
 def block_rows(m, n):
-    """Rows per block for X of shape (m, n) (:func:`._kernels.drivers.block_rows`; memoised,
-    as a compiled call costs a small fit a microsecond)."""
-    return int(drivers.block_rows(m, n))
+    """Rows per block for X of shape (m, n): :func:`._kernels.drivers.block_rows` run as Python
+    (compiled, it would hold up a first fit on its own compile), memoised."""
+    return int(drivers.block_rows.py_func(m, n))
 
 
 @functools.cache

@@ -91,22 +91,24 @@ def _soft(v, t):
 
 
 @jit(inline="always")
-def _reduce(G, gb, values, blocks, members, scale, settings, Wt, dW, db, n):
-    """Add the block slots in block order into ``dW``, ``db`` and J's sum, then end the
-    iteration's gradient from them (:func:`_finish`); return (J, gradient norm)."""
-    dW[:] = 0.0
-    db[:] = 0.0
-    total = 0.0
+def _gather(G, gb, values, blocks, members, dW, db, n):
+    """Add the block slots in block order into ``dW``, ``db``; return J's sum. The first slot
+    is copied, not added to zeros: no sum is -0.0 (``_finish``), so the bits are the same."""
+    for j in range(dW.shape[0]):
+        db[j] = gb[0, j]
+        for f in range(n):
+            dW[j, f] = np.float64(G[0, j, f])
+    total = values[0]
     for member in range(members):
         first, last = share(blocks, member, members)
-        for block in range(first, last):
+        for block in range(max(first, 1), last):  # member 0's first block is slot 0
             slot = block + GAP * member
             for j in range(dW.shape[0]):
                 db[j] = add(db[j], gb[slot, j])
                 for f in range(n):
                     dW[j, f] = add(dW[j, f], np.float64(G[slot, j, f]))
             total = add(total, values[slot])
-    return _finish(dW, db, total, scale, settings, Wt, dW, db, n)
+    return total
 
 
 @jit(inline="always")
@@ -245,12 +247,9 @@ def descend(member, members, X, Y, Wt, b, spec, loss, settings, G, gb, values, s
                                             settings.block_rows, Gm, gbm)
             if members > 1:
                 _meet(sync, member, members, updates + 1)
-            if blocks == 1:  # one member, whose one slot holds the sums (most small fits)
-                J, grad_norm = _finish(Gs[0], gbs[0], valuess[0], scale, settings, Wt, dW, db,
-                                       n)
-            else:
-                J, grad_norm = _reduce(Gs, gbs, valuess, blocks, members, scale, settings, Wt,
-                                       dW, db, n)
+            # every block count through one inlined _finish: numba types each copy anew
+            total = _gather(Gs, gbs, valuess, blocks, members, dW, db, n)
+            J, grad_norm = _finish(dW, db, total, scale, settings, Wt, dW, db, n)
             status, ceiling = checkpoint(J, grad_norm, updates, ceiling, settings.blowup,
                                          settings.max_iter, settings.tol)
             if status == CONTINUE and updates == stop:
