@@ -7,7 +7,8 @@ drift on shared machines; ratios taken side by side hold):
   per iteration over fastgd's time) on default threads and on one, the pass the planner took,
   and the largest difference from the reference;
 - what bounds them on this machine: the same read with the fused kernel's two FMAs an element
-  (the arithmetic alone), and a loss's transcendental functions alone;
+  (the arithmetic alone), without and with the row-vector pass's prefetching, and a loss's
+  transcendental functions alone;
 - W1's whole call against a naive fused numba loop's;
 - W5 on dask (threaded and a two-worker LocalCluster) against one machine, and to least squares
   beside dask-ml;
@@ -33,6 +34,7 @@ import time
 import warnings
 
 import numba
+import numba.extending
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -40,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fastgd  # noqa: E402
 from fastgd import _plan  # noqa: E402
 from fastgd._kernels.elementary import logistic_parts  # noqa: E402
+from fastgd._kernels.prefetch import emit_prefetch  # noqa: E402
 from benchmarks.common import (LR, MANY_WORKLOADS, WORKLOADS, best_times, fit,  # noqa: E402
                                fit_by_kernel, fit_many, make_many, make_problem, precompile_for,
                                read_passes)
@@ -58,6 +61,38 @@ def fma_passes(flat, passes):
         for i in range(flat.size):
             first += flat[i] * flat.dtype.type(0.5)
             second += flat[i] * flat.dtype.type(0.25)
+        total += first + second
+    return total
+
+
+@numba.extending.intrinsic
+def _prefetch(typingctx, flat, i):
+    """The row-vector pass's prefetch hint for the line of ``flat[i]``."""
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        emit_prefetch(builder, builder.gep(array.data, [args[1]]))
+        return context.get_dummy_value()
+    return numba.types.none(flat, i), codegen
+
+
+@numba.njit(nogil=True, fastmath=FMA)
+def fma_prefetched_passes(flat, passes, ahead):
+    """``fma_passes`` over float64 ``flat`` with each line prefetched ``ahead`` elements on, as
+    the row-vector pass prefetches: what the arithmetic alone keeps where prefetching serves it.
+    (A line's 8 elements a constant: LLVM makes them one vector.)"""
+    total = 0.0
+    whole = flat.size - flat.size % 8
+    for _ in range(passes):
+        first = 0.0
+        second = 0.0
+        for start in range(0, whole, 8):
+            _prefetch(flat, start + ahead)
+            for i in range(start, start + 8):
+                first += flat[i] * 0.5
+                second += flat[i] * 0.25
+        for i in range(whole, flat.size):
+            first += flat[i] * 0.5
+            second += flat[i] * 0.25
         total += first + second
     return total
 
@@ -151,6 +186,13 @@ def bounds(repeat):
         stream, floor = best_times(lambda: fma_passes(X.reshape(-1), it),
                                    lambda: read_passes(X.reshape(-1), it), repeat=repeat)
         rows.append([f"{name}: floor / two-FMA stream (the arithmetic alone)", floor / stream])
+        ahead = _plan.streaming_distance("vectors", X.itemsize)
+        if ahead is not None:
+            prefetched, floor = best_times(
+                lambda: fma_prefetched_passes(X.reshape(-1), it, ahead),
+                lambda: read_passes(X.reshape(-1), it), repeat=repeat)
+            rows.append([f"{name}: floor / two-FMA stream, prefetched as the row-vector pass "
+                         f"({ahead * X.itemsize // 1024} KiB ahead)", floor / prefetched])
     X, _ = make_problem(WORKLOADS["W9"])
     z = X[:, 0].copy()
     terms, floor = best_times(lambda: logistic_terms(z, 20),
