@@ -20,7 +20,7 @@ from . import _tuning as tune
 from ._config import ready, say
 from ._kernels import drivers, passes
 from ._kernels.layout import fortran_copy
-from ._kernels.losses import describe, kind as loss_kind
+from ._kernels.losses import Logistic, describe, kind as loss_kind
 from ._kernels.tiles import lanes
 
 #: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: some
@@ -84,34 +84,40 @@ def compiled_cpu():
     return numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
 
 
-def prefetch_distance(X, kernel):
-    """How far ahead (elements) ``kernel`` prefetches X, or None: only X beyond the caches."""
+def prefetch_distance(X, kernel, loss=None):
+    """How far ahead (elements) ``kernel`` prefetches X for ``loss``, or None: only X beyond
+    the caches."""
     if X.nbytes < tune.PREFETCH_MIN_BYTES:
         return None
-    return streaming_distance(kernel, X.itemsize)
+    return streaming_distance(kernel, X.itemsize, loss)
 
 
-def streaming_distance(kernel, itemsize):
-    """How far ahead (elements) ``kernel`` prefetches X that streams from memory, or None."""
+def streaming_distance(kernel, itemsize, loss=None):
+    """How far ahead (elements) ``kernel`` prefetches X that streams from memory for ``loss``
+    (None: any loss but the logistic), or None where it does not prefetch."""
     if kernel == "tile":
         return tune.PREFETCH_BYTES // itemsize
     if kernel == "vectors" and compiled_cpu() in tune.ROW_VECTOR_PREFETCH_CPUS:
+        if isinstance(loss, Logistic):
+            return tune.LOGISTIC_PREFETCH_BYTES // itemsize
         return tune.ROW_VECTOR_PREFETCH_BYTES[itemsize] // itemsize
     return None
 
 
-def _ahead(kernel, X, streaming):
-    return streaming_distance(kernel, X.itemsize) if streaming else prefetch_distance(X, kernel)
+def _ahead(kernel, X, streaming, loss):
+    return (streaming_distance(kernel, X.itemsize, loss) if streaming
+            else prefetch_distance(X, kernel, loss))
 
 
-def make_spec(kernel, X, threads, streaming=False):
-    """The pass spec of ``kernel`` for X (a Fortran-order X for ``fixed``); ``streaming``: the
-    variant for X that streams from memory, whatever X's size."""
+def make_spec(kernel, X, threads, streaming=False, loss=None):
+    """The pass spec of ``kernel`` for X (a Fortran-order X for ``fixed``) and ``loss`` (which
+    sets how far the row vectors prefetch); ``streaming``: the variant for X that streams from
+    memory, whatever X's size."""
     n = X.shape[1]
     if kernel == "fixed":
         return passes.FixedWidth((0,) * n)  # the tuple's length types the compiled variant
     if kernel in ("vectors", "tile"):
-        return BY_NAME[kernel].spec((0,) * n, _ahead(kernel, X, streaming))
+        return BY_NAME[kernel].spec((0,) * n, _ahead(kernel, X, streaming, loss))
     if kernel == "columns":
         # A block's errors, one row per thread, a line or two clear between rows.
         rows = block_rows(*X.shape)
@@ -133,7 +139,7 @@ def descent_types(kernel, X, Y, loss, alone, x_flags=None, streaming=False):
     ``streaming`` as ``make_spec`` takes it. A key: equal keys, equal types."""
     return (kernel, X.shape[1] if BY_NAME[kernel].per_width else None, X.dtype,
             x_flags or _flags(X), Y.dtype, _flags(Y), loss_kind(loss),
-            _ahead(kernel, X, streaming) is None, alone)
+            _ahead(kernel, X, streaming, loss) is None, alone)
 
 
 def _available(kernel, X, Y, loss, compiling=False, alone=False):
@@ -253,7 +259,7 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None, *, alone=True, streaming=
     rows = block_rows(m, n)
     alone = (alone and alone_ready and kernel == "fixed" and threads == 1 and m <= rows
              and k == 1)
-    made = Plan(kernel, make_spec(kernel, X, threads, streaming), X, Y, threads, rows, alone,
+    made = Plan(kernel, make_spec(kernel, X, threads, streaming, loss), X, Y, threads, rows, alone,
                 descent_types(kernel, X, Y, loss, alone, streaming=streaming))
     if key is not None:
         if len(_plans) >= MEMO_PLANS:

@@ -231,6 +231,12 @@ def test_which_kernels_prefetch_and_only_x_beyond_the_caches(monkeypatch):
     monkeypatch.setattr(_tuning, "ROW_VECTOR_PREFETCH_CPUS", frozenset({_plan.compiled_cpu()}))
     assert _plan.prefetch_distance(big, "vectors") == (1 << 13) // 8
     assert _plan.prefetch_distance(big.view(np.float32), "vectors") == (1 << 14) // 4
+    # the logistic loss's steps of eight rows prefetch further; the others as the squared
+    assert _plan.prefetch_distance(big, "vectors", make("logistic", 1.0)) == (1 << 14) // 8
+    assert _plan.prefetch_distance(big, "vectors", make("huber", 1.0)) == (1 << 13) // 8
+    plan = _plan.plan(big[:, :1].repeat(8, axis=1), np.zeros((len(big), 1)), make("logistic", 1.0),
+                      1, 1, "vectors")
+    assert plan.spec.ahead == (1 << 14) // 8
     monkeypatch.setattr(_tuning, "ROW_VECTOR_PREFETCH_CPUS", frozenset())
     assert _plan.prefetch_distance(big, "vectors") is None
 
