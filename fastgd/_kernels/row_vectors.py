@@ -42,15 +42,10 @@ from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _arguments, _by_y_s
 #: 0.71 against 0.48.
 FOLDED_ROWS = 4
 FOLD_MAX_VECTORS = 2
-#: Rows a step takes instead, as two groups of FOLDED_ROWS, where the kernel does not prefetch
-#: and the CPU has 32 vector registers: the fold and the work on the errors serve twice the
-#: rows. Each group's errors are added into the same sums as a step of FOLDED_ROWS adds them,
-#: and the rows left over take such a step first, so the bits are the same whichever a CPU
-#: gets (compared over 300 fits). One thread, floor / kernel, Zen 4, 96-128 MB of X, the two
-#: builds in one process, 4-6 interleaved rounds: float64 n = 8 0.70-0.75 to 0.72-0.80, 12
-#: 0.67-0.73 to 0.82-0.88, 16 0.71-0.73 to 0.75-0.81; float32 W5 0.86-0.92 to 0.93-0.98, n =
-#: 20 0.74-0.81 to 0.80-0.87; float32 n = 16, 24 and 28 within the noise, 32 2-6 % slower.
-#: Prefetching, it lost (an AVX2 build on the Zen 4: W5 in float32 0.51 to 0.41).
+#: Rows a step takes instead, as two groups of FOLDED_ROWS, where the CPU has 32 vector
+#: registers: the fold and the work on the errors serve twice the rows. Each group's errors are
+#: added as a step of FOLDED_ROWS adds them, and the rows left over take such a step first, so
+#: the bits are those of four a step (docs/performance.md, the planner's constants).
 FOLDED_ROWS_WIDE = 2 * FOLDED_ROWS
 #: Rows a step takes for the logistic loss, whatever the row's length: its exp and log1p run on a
 #: vector of the step's errors, and a row at a time their chain of dependent FMAs sets the pace.
@@ -104,7 +99,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             R = LOGISTIC_ROWS
         elif K > FOLD_MAX_VECTORS:
             R = 1
-        elif ahead is not None or register_count(features) < 32:
+        elif register_count(features) < 32:
             R = FOLDED_ROWS
         else:
             R = FOLDED_ROWS_WIDE
