@@ -15,7 +15,7 @@ From memory this streams X at 0.88-1.04 of a plain read pass on one thread on a 
 W6 of the spec, AVX-512), where the tile kernel, with its folds and permutes, kept 0.35-0.54,
 and nothing needs prefetching there: the CPU's reorder window runs far enough ahead of the
 row at hand. A Zen 5 core reads memory faster than that window reaches: there the kernel
-prefetches each line of X ``ahead`` elements on (``linear.prefetch_distance``). The order of
+prefetches each line of X ``ahead`` elements on (``_plan.prefetch_distance``). The order of
 every sum is fixed by ``n`` and the dtype, so the same rows give the same bits on any CPU,
 prefetching or not.
 """
