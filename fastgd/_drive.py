@@ -22,6 +22,7 @@ from . import _tuning as tune
 from ._config import interruptible, raise_interrupt
 from ._kernels import drivers, sync
 from ._kernels.drivers import CONTINUE, GAP, PADDING
+from ._plan import new_tuple
 
 _executor = None
 _executor_lock = threading.Lock()
@@ -123,10 +124,6 @@ class Outcome(NamedTuple):
         return cls(status, n_iter, loss, grad_norm, rows[:, 0].copy(), rows[:, 1].copy())
 
 
-#: A named tuple made past its own __new__, which is Python (a part of a small fit's call).
-_new = tuple.__new__
-
-
 @dataclass(frozen=True)
 class Info:
     """What a callback receives: the iterate's number (updates made), J and gradient norm."""
@@ -208,9 +205,9 @@ def run(plan, Wt, b, loss, settings, *, history=False, callback=None, progress=F
             # one call runs it all, with nothing to show between calls (most small fits)
             counters[drivers.STOP] = max_iter
             status = _descent(plan.types, arguments)
-            return _new(Outcome, (status, counters.item(drivers.UPDATES),
-                                  state.item(drivers.LOSS), state.item(drivers.GRAD_NORM), None,
-                                  None))
+            return new_tuple(Outcome, (status, counters.item(drivers.UPDATES),
+                                       state.item(drivers.LOSS), state.item(drivers.GRAD_NORM),
+                                       None, None))
 
         def chunk(part):
             arguments[HISTORY] = part

@@ -23,6 +23,10 @@ from ._kernels.layout import fortran_copy
 from ._kernels.losses import Logistic, describe, kind as loss_kind
 from ._kernels.tiles import lanes
 
+#: A named tuple made past its own __new__, which is Python: plans, settings and outcomes are
+#: made so, as a part of a small fit's call.
+new_tuple = tuple.__new__
+
 #: Element-updates (m n k max_iter) from which a fit compiles the per-width pass it lacks: some
 #: 10 s of the width-agnostic pass, against a compile of 2 s that is then cached.
 COMPILE_PAYS_ELEMENT_UPDATES = 3 * 10**10
@@ -290,12 +294,8 @@ def _of(known, as_given, X, Y):
         X, Y = _read_by(kernel, writable_alias(X), 1), writable_alias(Y)
     if kernel == "columns":
         spec = make_spec(kernel, X, 1)
-    return _new(Plan, (kernel, spec, X, Y, known.threads, known.block_rows, known.alone,
-                       known.types))
-
-
-#: A named tuple made past its own __new__, which is Python (a part of a small fit's call).
-_new = tuple.__new__
+    return new_tuple(Plan, (kernel, spec, X, Y, known.threads, known.block_rows, known.alone,
+                            known.types))
 
 
 def _layout(array):

@@ -11,6 +11,7 @@ from ._kernels import drivers, linear_gram
 from ._kernels.gram import moments
 from ._kernels.tiles import lanes
 from ._kernels.losses import halved, make as make_loss
+from ._plan import new_tuple
 from ._validate import check_solver, linear_problem, thread_request
 from .errors import ConvergenceWarning
 from .result import linear_result
@@ -138,15 +139,11 @@ def fit_linear(X, y, *, lr=0.01, max_iter=1000, tol=0.0, w0=None, b0=None, histo
 def settings(problem, block_rows):
     """The compiled descent's ``drivers.Settings`` for ``problem``, read in blocks of
     ``block_rows`` rows."""
-    return _new(drivers.Settings, (
+    return new_tuple(drivers.Settings, (
         problem.lr, problem.max_iter, problem.tol, BLOWUP, problem.l2, problem.l1,
         0.5 if halved(problem.loss) else 1.0, block_rows,
         _NO_COLUMNS if problem.center is None else problem.center,
         _NO_COLUMNS if problem.spread is None else problem.spread, problem.intercept))
-
-
-#: A named tuple made past its own __new__, which is Python (a part of a small fit's call).
-_new = tuple.__new__
 
 
 #: ``Settings.center`` and ``spread`` of a fit not standardised (empty: never written).
