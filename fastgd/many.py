@@ -270,9 +270,11 @@ def _grouping(groups):
             raise ValueError(f"groups holds a missing label at row {row}; drop those rows or give "
                              "them a category")
         span = len(groups.categories)
-        _, order, _ = kernels.group_order(groups.codes, span)
+        present, order, present_starts = kernels.group_order(groups.codes, span)
+        counts = np.zeros(span, np.int64)  # the categories no row takes: 0
+        counts[present] = np.diff(present_starts)
         starts = np.zeros(span + 1, np.int64)
-        np.cumsum(np.bincount(groups.codes, minlength=span), out=starts[1:])
+        np.cumsum(counts, out=starts[1:])
         return groups.categories, order, starts
     if groups.dtype.kind in "iub" and groups.size:
         low, high = int(groups.min()), int(groups.max())
