@@ -15,9 +15,13 @@ From memory this streams X at 0.88-1.04 of a plain read pass on one thread on a 
 W6 of the spec, AVX-512), where the tile kernel, with its folds and permutes, kept 0.35-0.54,
 and nothing needs prefetching there: the CPU's reorder window runs far enough ahead of the
 row at hand. A Zen 5 core reads memory faster than that window reaches: there the kernel
-prefetches each line of X ``ahead`` elements on (``_plan.prefetch_distance``). The order of
-every sum is fixed by ``n`` and the dtype, so the same rows give the same bits on any CPU,
-prefetching or not.
+prefetches each line of X ``ahead`` elements on (``_plan.prefetch_distance``). Such a pass also
+reads a row of more than ``FOLD_MAX_VECTORS`` vectors as the whole lines it spans and makes its
+vectors by a permute each (``_whole_lines``, AVX-512): a row seldom starts on a line (numpy's
+large arrays start 16 bytes into one), and from memory a load that crosses a line costs the
+stream more than a permute does. w is then read from L1 each row, so that the row's vectors stay
+in registers for its gradient. The order of every sum is fixed by ``n`` and the dtype, so the
+same rows give the same bits on any CPU, wherever X starts, prefetching or not.
 """
 from llvmlite import ir
 from numba import types
@@ -88,10 +92,6 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
         # 0.44 kept (kept, its loop stored and reloaded 14 vectors a row).
         features = target_features(context)
         per_vector = VECTOR_BYTES // register_bytes(features)
-
-        def keep(rows):
-            return (rows * K + 2 * K + LOOP_VECTORS) * per_vector <= register_count(features)
-
         x, ys, ws, gs, start, stop, ahead, bias = _arguments(context, builder, sig, args)
         delta = (context.cast(builder, builder.extract_value(args[9], 0), types.float64, dtype)
                  if huber else None)
@@ -103,6 +103,15 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             R = FOLDED_ROWS
         else:
             R = FOLDED_ROWS_WIDE
+        # Rows a row at a time from memory, where a register is a whole vector (AVX-512), are
+        # read as whole lines (``_whole_lines``) while the row's vectors, w's and the sums fit
+        # in registers: w is then read from L1 each row, and the row stays for its gradient.
+        lined = (ahead is not None and R == 1 and per_vector == 1
+                 and 2 * K + LOOP_VECTORS <= register_count(features))
+
+        def keep(rows):
+            held = K if lined else 2 * K  # the sums, and w where it stays in registers
+            return (rows * K + held + LOOP_VECTORS) * per_vector <= register_count(features)
         G = min(R, FOLDED_ROWS)  # rows of a group: lanes of the sums of the errors
         offsets = [k * L for k in range(K - 1)] + [last]
         overlap = (K - 1) * L - last  # lanes of the last vector that the one before holds
@@ -111,11 +120,16 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             pointer = builder.gep(base, [intp(offset)])
             return builder.load(builder.bitcast(pointer, vector.as_pointer()), align=1)
 
-        w_vectors = [load(ws.data, o) for o in offsets]
-        if overlap:
-            keep_lanes = ir.Constant(ir.VectorType(ir.IntType(1), L),
-                                     [i >= overlap for i in range(L)])
-            w_vectors[-1] = builder.select(keep_lanes, w_vectors[-1], zero)
+        def weights(base):
+            """w's vectors, the last one's lanes that the one before holds zero."""
+            vectors = [load(base, o) for o in offsets]
+            if overlap:
+                keep_lanes = ir.Constant(ir.VectorType(ir.IntType(1), L),
+                                         [i >= overlap for i in range(L)])
+                vectors[-1] = builder.select(keep_lanes, vectors[-1], zero)
+            return vectors
+
+        w_vectors = None if lined else weights(ws.data)
         # The last vector's gradient sum holds only the lanes that the one before does not, where
         # they fill whole 16-byte registers: its other lanes would be dropped, and a CPU whose
         # registers are narrower than the vector skips them (AVX2, n = 20 and 100: one FMA a row
@@ -136,16 +150,19 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             their squares, then their share of the gradient."""
             bases = [builder.gep(x.data, [builder.mul(builder.add(row, intp(r)), intp(n))])
                      for r in range(count)]
-            rows = [[load(base, o) for o in offsets] for base in bases]
+            rows = [_whole_lines(builder, base, vector, size, last) if lined
+                    else [load(base, o) for o in offsets] for base in bases]
+            # read through a pointer LLVM cannot follow, so that it does not hoist the loads
+            wv = weights(hidden(builder, ws.data)) if lined else w_vectors
             if ahead is not None:  # a hint for each line of the step's rows, ``ahead`` on
                 for offset in range(0, count * n, L):
                     emit_prefetch(builder, builder.gep(bases[0],
                                                        [builder.add(ahead, intp(offset))]))
             totals = []
             for xv in rows:
-                partial = [builder.fmul(xv[k], w_vectors[k], flags=_EXACT) for k in range(min(K, 2))]
+                partial = [builder.fmul(xv[k], wv[k], flags=_EXACT) for k in range(min(K, 2))]
                 for k in range(2, K):
-                    partial[k % 2] = _fma(builder, xv[k], w_vectors[k], partial[k % 2])
+                    partial[k % 2] = _fma(builder, xv[k], wv[k], partial[k % 2])
                 totals.append(partial[0] if K == 1
                               else builder.fadd(partial[0], partial[1], flags=_EXACT))
             kind = ir.VectorType(item, count)
@@ -175,8 +192,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                 if part_values is None:
                     _add_errors(builder, part, errors_sum[group], squares[group])
                 else:
-                    for vector, slot in ((part, errors_sum[group]), (part_values, squares[group])):
-                        builder.store(builder.fadd(builder.load(slot), vector, flags=_EXACT),
+                    for addend, slot in ((part, errors_sum[group]), (part_values, squares[group])):
+                        builder.store(builder.fadd(builder.load(slot), addend, flags=_EXACT),
                                       slot)
             for r, (base, xv) in enumerate(zip(bases, rows)):
                 if not keep(count):
@@ -223,6 +240,40 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             for slots in (squares, errors_sum)])
 
     return signature, codegen
+
+
+def _whole_lines(builder, base, vector, size, last):
+    """The vectors of the row at ``base`` (``size``-byte items) that start at its elements ``0,
+    L, ..., (K - 2) L`` and ``last = n - L``, each made by one permute (AVX-512's
+    ``vpermi2var``) of the two whole lines that it spans: no load crosses a line, and every line
+    read holds an element of the row, so none lies outside X's pages. The lanes are the row's
+    elements as unaligned loads would give them: the same bits."""
+    L = vector.count
+    K = -(-(last + L) // L)
+    i64 = ir.IntType(64)
+    index = ir.VectorType(ir.IntType(8 * size), L)
+    address = builder.ptrtoint(base, i64)
+    phase = builder.and_(builder.lshr(address, i64(size.bit_length() - 1)), i64(L - 1))
+    first_line = builder.inttoptr(builder.and_(address, i64(-VECTOR_BYTES)), vector.as_pointer())
+    permute = cgutils.get_or_insert_function(builder.module, ir.FunctionType(
+        vector, [vector, index, vector]), f"llvm.x86.avx512.vpermi2var.{'pd' if size == 8 else 'ps'}.512")
+
+    def line(j):
+        return builder.load(builder.gep(first_line, [j]), align=VECTOR_BYTES)
+
+    def lanes_from(start):  # lanes start .. start + L - 1 of the two lines side by side
+        start = builder.trunc(start, index.element) if size == 4 else start
+        return builder.add(ir.Constant(index, list(range(L))), _splat(builder, index, start))
+
+    lines = [line(i64(j)) for j in range(K)]
+    from_phase = lanes_from(phase)
+    vectors = [builder.call(permute, [lines[k], from_phase, lines[k + 1]]) for k in range(K - 1)]
+    end = builder.add(phase, i64(last))  # the last vector's first element, from first_line
+    shift = i64(L.bit_length() - 1)
+    vectors.append(builder.call(permute, [
+        line(builder.lshr(end, shift)), lanes_from(builder.and_(end, i64(L - 1))),
+        line(builder.lshr(builder.add(end, i64(L - 1)), shift))]))
+    return vectors
 
 
 def _huber(builder, r, delta):
