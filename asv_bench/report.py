@@ -193,6 +193,14 @@ def bounds(repeat):
                 lambda: read_passes(X.reshape(-1), it), repeat=repeat)
             rows.append([f"{name}: floor / two-FMA stream, prefetched as the row-vector pass "
                          f"({ahead * X.itemsize // 1024} KiB ahead)", floor / prefetched])
+        # A fit of `it` updates reads X it + 1 times (its J and gradient norm are those of the
+        # returned w): the difference of two fits is what one more iteration costs.
+        w = WORKLOADS[name]
+        longer, shorter, one_read = best_times(
+            lambda: fit(w, n_threads=1), lambda: fit(w, n_threads=1, max_iter=0),
+            lambda: read_passes(X.reshape(-1), 1), repeat=repeat)
+        rows.append([f"{name}: one read / one more iteration of the one-thread fit (a fit of "
+                     f"{it} updates reads X {it + 1} times)", one_read * it / (longer - shorter)])
     X, _ = make_problem(WORKLOADS["W9"])
     z = X[:, 0].copy()
     terms, floor = best_times(lambda: logistic_terms(z, 20),
