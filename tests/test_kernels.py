@@ -90,22 +90,24 @@ def test_prefetching_variant_gives_the_same_bits(kernel, n, dtype, monkeypatch):
 
 
 @pytest.mark.parametrize("n, dtype, loss", [
-    (20, np.float64, "squared"), (100, np.float64, "squared"), (100, np.float64, "huber"),
-    (112, np.float64, "squared"), (40, np.float32, "squared"), (200, np.float32, "squared")])
+    (50, np.float64, "squared"), (100, np.float64, "squared"), (100, np.float64, "huber"),
+    (112, np.float64, "squared"), (100, np.float32, "squared"), (200, np.float32, "squared")])
 def test_rows_read_as_whole_lines_give_the_bits_of_x_read_in_place(n, dtype, loss, monkeypatch):
-    # From memory, on AVX-512, rows of three vectors or more are read as the whole lines they
+    # From memory, on AVX-512, rows of LINES_MIN_VECTORS vectors or more are read as the lines they
     # span and realigned in registers: wherever X starts in a line, its first row or its last,
-    # the bits are those of the pass that reads X in place (and in the caches).
+    # and if it is not aligned to its items at all (read in place then), the bits are those
+    # of the pass that reads X in place in the caches.
     X, y = random_problem(1001, n, dtype=dtype)
     plain = fit_by_kernel(X, y, "vectors", max_iter=20, loss=loss)
     monkeypatch.setattr(_tuning, "PREFETCH_MIN_BYTES", 0)
     monkeypatch.setattr(_tuning, "ROW_VECTOR_PREFETCH_CPUS", frozenset({_plan.compiled_cpu()}))
-    line = 64 // X.itemsize
-    buffer = np.empty(X.size + 2 * line, dtype)
-    first = -buffer.ctypes.data % 64 // X.itemsize  # the buffer's first element on a line
-    for offset in range(line):
-        moved = buffer[first + offset:first + offset + X.size].reshape(X.shape)
+    buffer = np.empty(X.nbytes + 128, np.uint8)
+    first = -buffer.ctypes.data % 64  # the buffer's first byte on a line
+    for offset in [*range(0, 64, X.itemsize), 3]:
+        at = first + offset
+        moved = buffer[at:at + X.nbytes].view(dtype).reshape(X.shape)
         moved[...] = X
+        assert moved.flags.aligned == (offset != 3)
         fit = fit_by_kernel(moved, y, "vectors", max_iter=20, loss=loss)
         assert fit.w.tobytes() == plain.w.tobytes() and fit.loss == plain.loss
 

@@ -16,7 +16,7 @@ W6 of the spec, AVX-512), where the tile kernel, with its folds and permutes, ke
 and nothing needs prefetching there: the CPU's reorder window runs far enough ahead of the
 row at hand. A Zen 5 core reads memory faster than that window reaches: there the kernel
 prefetches each line of X ``ahead`` elements on (``_plan.prefetch_distance``). Such a pass also
-reads a row of more than ``FOLD_MAX_VECTORS`` vectors as the whole lines it spans and makes its
+reads a row of ``LINES_MIN_VECTORS`` vectors or more as the whole lines it spans and makes its
 vectors by a permute each (``_whole_lines``, AVX-512): a row seldom starts on a line (numpy's
 large arrays start 16 bytes into one), and from memory a load that crosses a line costs the
 stream more than a permute does. w is then read from L1 each row, so that the row's vectors stay
@@ -46,6 +46,9 @@ from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _arguments, _by_y_s
 #: 0.71 against 0.48.
 FOLDED_ROWS = 4
 FOLD_MAX_VECTORS = 2
+#: Fewest vectors of a row that the pass reads as whole lines from memory (``_whole_lines``):
+#: shorter rows pay more for working out their lines than their loads lose by splitting.
+LINES_MIN_VECTORS = 7
 #: Rows a step takes instead, as two groups of FOLDED_ROWS, where the CPU has 32 vector
 #: registers: the fold and the work on the errors serve twice the rows. Each group's errors are
 #: added as a step of FOLDED_ROWS adds them, and the rows left over take such a step first, so
@@ -106,10 +109,12 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
         # Rows a row at a time from memory, where a register is a whole vector (AVX-512), are
         # read as whole lines (``_whole_lines``) while the row's vectors, w's and the sums fit
         # in registers: w is then read from L1 each row, and the row stays for its gradient.
-        lined = (ahead is not None and R == 1 and per_vector == 1
+        # X must be aligned to its items (an unpickled buffer may not be: numba's type does not
+        # say), so the pass looks at X's address and keeps a loop for X that is not.
+        lines = (ahead is not None and R == 1 and K >= LINES_MIN_VECTORS and per_vector == 1
                  and 2 * K + LOOP_VECTORS <= register_count(features))
 
-        def keep(rows):
+        def keep(rows, lined):
             held = K if lined else 2 * K  # the sums, and w where it stays in registers
             return (rows * K + held + LOOP_VECTORS) * per_vector <= register_count(features)
         G = min(R, FOLDED_ROWS)  # rows of a group: lanes of the sums of the errors
@@ -129,7 +134,6 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                 vectors[-1] = builder.select(keep_lanes, vectors[-1], zero)
             return vectors
 
-        w_vectors = None if lined else weights(ws.data)
         # The last vector's gradient sum holds only the lanes that the one before does not, where
         # they fill whole 16-byte registers: its other lanes would be dropped, and a CPU whose
         # registers are narrower than the vector skips them (AVX2, n = 20 and 100: one FMA a row
@@ -145,7 +149,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             builder, ir.Constant(ir.VectorType(ir.DoubleType(), count), None))
             for count in {G, 1}} for _ in range(2))
 
-        def step(row, count, contiguous):
+        def step(row, count, contiguous, lined, w_vectors):
             """Rows ``row .. row + count``: their errors, added into the sums of the errors and
             their squares, then their share of the gradient."""
             bases = [builder.gep(x.data, [builder.mul(builder.add(row, intp(r)), intp(n))])
@@ -196,7 +200,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                         builder.store(builder.fadd(builder.load(slot), addend, flags=_EXACT),
                                       slot)
             for r, (base, xv) in enumerate(zip(bases, rows)):
-                if not keep(count):
+                if not keep(count, lined):
                     hidden_base = hidden(builder, base)
                     xv = [load(hidden_base, o) for o in offsets]
                 for k in range(K):
@@ -215,17 +219,30 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                    else None)
         singles = builder.select(grouped, builder.add(after, intp(G)), after) if R > G else after
 
-        def rows_loop(contiguous):
+        def rows_loop(contiguous, *how):
             with cgutils.for_range(builder, steps, intp=intp) as loop:
-                step(builder.add(start, builder.mul(loop.index, intp(R))), R, contiguous)
+                step(builder.add(start, builder.mul(loop.index, intp(R))), R, contiguous, *how)
             if R > G:
                 with builder.if_then(grouped):
-                    step(after, G, contiguous)
+                    step(after, G, contiguous, *how)
             if R > 1:  # the rows after the last whole step (or group)
                 with cgutils.for_range(builder, builder.sub(stop, singles), intp=intp) as loop:
-                    step(builder.add(singles, loop.index), 1, contiguous)
+                    step(builder.add(singles, loop.index), 1, contiguous, *how)
 
-        _by_y_stride(builder, ys, size, rows_loop)
+        def rows_loops(lined):
+            how = (lined, None if lined else weights(ws.data))
+            _by_y_stride(builder, ys, size, lambda contiguous: rows_loop(contiguous, *how))
+
+        if lines:
+            on_items = builder.icmp_unsigned("==", builder.and_(
+                builder.ptrtoint(x.data, intp), intp(size - 1)), intp(0))
+            with builder.if_else(on_items) as (aligned, unaligned):
+                with aligned:
+                    rows_loops(True)
+                with unaligned:
+                    rows_loops(False)
+        else:
+            rows_loops(False)
         for k in range(K):
             vector_sum = builder.load(sums[k])
             first = overlap if k == K - 1 else 0  # the first lane of the vector stored
