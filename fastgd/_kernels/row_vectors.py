@@ -156,8 +156,12 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                      for r in range(count)]
             rows = [_whole_lines(builder, base, vector, size, last) if lined
                     else [load(base, o) for o in offsets] for base in bases]
-            # read through a pointer LLVM cannot follow, so that it does not hoist the loads
-            wv = weights(hidden(builder, ws.data)) if lined else w_vectors
+            if lined:  # through a pointer LLVM cannot follow, so that it does not hoist them
+                stack = hidden(builder, w_vectors)
+                wv = [builder.load(builder.gep(stack, [intp(k)]), align=VECTOR_BYTES)
+                      for k in range(K)]
+            else:
+                wv = w_vectors
             if ahead is not None:  # a hint for each line of the step's rows, ``ahead`` on
                 for offset in range(0, count * n, L):
                     emit_prefetch(builder, builder.gep(bases[0],
@@ -230,8 +234,15 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                     step(builder.add(singles, loop.index), 1, contiguous, *how)
 
         def rows_loops(lined):
-            how = (lined, None if lined else weights(ws.data))
-            _by_y_stride(builder, ys, size, lambda contiguous: rows_loop(contiguous, *how))
+            w_vectors = weights(ws.data)
+            if lined:  # on this thread's stack, on lines: loaded every row, never split
+                stack = cgutils.alloca_once(builder, vector, size=K)
+                stack.align = VECTOR_BYTES
+                for k, w_vector in enumerate(w_vectors):
+                    builder.store(w_vector, builder.gep(stack, [intp(k)]), align=VECTOR_BYTES)
+                w_vectors = stack
+            _by_y_stride(builder, ys, size,
+                         lambda contiguous: rows_loop(contiguous, lined, w_vectors))
 
         if lines:
             on_items = builder.icmp_unsigned("==", builder.and_(
