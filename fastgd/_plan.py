@@ -120,8 +120,12 @@ def make_spec(kernel, X, threads, streaming=False, loss=None):
     n = X.shape[1]
     if kernel == "fixed":
         return passes.FixedWidth((0,) * n)  # the tuple's length types the compiled variant
-    if kernel in ("vectors", "tile"):
-        return BY_NAME[kernel].spec((0,) * n, _ahead(kernel, X, streaming, loss))
+    if kernel == "vectors":
+        # Rows read as whole lines cost the core more work (their permutes), which a team's
+        # second thread may share: only a fit on one thread reads them so.
+        return passes.RowVectors((0,) * n, _ahead(kernel, X, streaming, loss), threads == 1)
+    if kernel == "tile":
+        return passes.Tiles((0,) * n, _ahead(kernel, X, streaming, loss))
     if kernel == "columns":
         # A block's errors, one row per thread, a line or two clear between rows.
         rows = block_rows(*X.shape)

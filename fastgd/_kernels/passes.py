@@ -14,9 +14,10 @@ Which code reads the block is the *type* of ``spec``, resolved when the caller i
   then each column's dot product with them; width-agnostic, every loss.
 - ``FixedWidth(width)``: contiguous columns, ``len(width)`` of them a constant of the compiled
   variant, so the gradient sums stay in registers; every loss.
-- ``Tiles(width, ahead)``, ``RowVectors(width, ahead)``: C-order X, written in LLVM IR
+- ``Tiles(width, ahead)``, ``RowVectors(width, ahead, lines)``: C-order X, written in LLVM IR
   (:mod:`.tiles`, :mod:`.row_vectors`), compiled per width; squared loss, and every unweighted
-  loss on the row vectors (``computes``: the planner never sends them another).
+  loss on the row vectors (``computes``: the planner never sends them another). ``lines``: the
+  row vectors may read rows from memory as whole lines (a value, not a type: no compile).
 
 The order of every sum is fixed by X's shape and the spec, never by the thread count.
 """
@@ -36,7 +37,7 @@ Rows = namedtuple("Rows", [])
 Columns = namedtuple("Columns", ["E"])
 FixedWidth = namedtuple("FixedWidth", ["width"])
 Tiles = namedtuple("Tiles", ["width", "ahead"])
-RowVectors = namedtuple("RowVectors", ["width", "ahead"])
+RowVectors = namedtuple("RowVectors", ["width", "ahead", "lines"])
 
 #: The losses of the passes that do not run every loss (their rows' errors written in IR).
 _LOSSES_OF = {Tiles: (Squared,), RowVectors: ROW_VECTOR_LOSSES}
@@ -236,13 +237,13 @@ def _tiles(X, Y, Wt, b, block, block_rows, G, gb, width, ahead):
 
 
 @jit(inline="always")
-def _row_vectors(loss, X, Y, Wt, b, block, block_rows, G, gb, width, ahead):
+def _row_vectors(loss, X, Y, Wt, b, block, block_rows, G, gb, width, ahead, lines):
     r0 = block * block_rows
     r1 = min(r0 + block_rows, X.shape[0])
     total = 0.0
     for j in range(Y.shape[1]):
         values, gb[block, j] = row_vector_pass(X, Y[:, j], Wt[j], b[j], r0, r1, G[block, j],
-                                               ahead, width, loss)
+                                               ahead, width, loss, lines)
         total += values
     return total
 
@@ -267,5 +268,5 @@ def _block_sums(spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb):
             X, Y, Wt, b, block, block_rows, G, gb, spec.width, spec.ahead)
     if kind is RowVectors:
         return lambda spec, loss, member, X, Y, Wt, b, block, block_rows, G, gb: _row_vectors(
-            loss, X, Y, Wt, b, block, block_rows, G, gb, spec.width, spec.ahead)
+            loss, X, Y, Wt, b, block, block_rows, G, gb, spec.width, spec.ahead, spec.lines)
     return None

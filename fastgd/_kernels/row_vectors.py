@@ -62,22 +62,23 @@ LOSSES = (Squared, Huber, Logistic)
 
 
 @intrinsic
-def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss):
+def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss, lines):
     """Errors and gradient sums of rows ``start .. stop`` of C-order ``X``.
 
     ``y`` the targets (1-D, any stride), ``w`` the weights (contiguous), ``bias`` a number,
     ``g`` (contiguous, ``n`` long) receives the gradient sums, ``ahead`` is None or how many
     elements ahead of each step's rows their lines are prefetched, ``width`` a tuple of
     ``n >= L`` items (its length is ``n`` when the kernel is compiled), ``loss`` one of
-    ``LOSSES``, whose errors and values are those of ``losses.error_value``. Returns ``(sum of
-    the rows' loss values, sum of errors)`` in float64, the squared loss's values ``r * r``.
+    ``LOSSES``, whose errors and values are those of ``losses.error_value``, ``lines`` whether
+    rows from memory may be read as whole lines (a boolean, known at run time). Returns ``(sum
+    of the rows' loss values, sum of errors)`` in float64, the squared loss's values ``r * r``.
     """
     if not _takes(X, w, g, width) or getattr(loss, "instance_class", None) not in LOSSES:
         return None
     dtype, n = X.dtype, width.count
     huber, logistic = loss.instance_class is Huber, loss.instance_class is Logistic
     signature = types.UniTuple(types.float64, 2)(X, y, w, bias, start, stop, g, ahead, width,
-                                                 loss)
+                                                 loss, lines)
 
     def codegen(context, builder, sig, args):
         item = context.get_value_type(dtype)
@@ -110,7 +111,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
         # read as whole lines (``_whole_lines``) while the row's vectors, w's and the sums fit
         # in registers: w is then read from L1 each row, and the row stays for its gradient.
         # X must be aligned to its items (an unpickled buffer may not be: numba's type does not
-        # say), so the pass looks at X's address and keeps a loop for X that is not.
+        # say), so the pass looks at X's address, and at ``lines``, and keeps a loop of plain
+        # loads beside.
         lines = (ahead is not None and R == 1 and K >= LINES_MIN_VECTORS and per_vector == 1
                  and 2 * K + LOOP_VECTORS <= register_count(features))
 
@@ -245,8 +247,9 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                          lambda contiguous: rows_loop(contiguous, lined, w_vectors))
 
         if lines:
-            on_items = builder.icmp_unsigned("==", builder.and_(
-                builder.ptrtoint(x.data, intp), intp(size - 1)), intp(0))
+            on_items = builder.and_(context.cast(builder, args[10], sig.args[10], types.boolean),
+                                    builder.icmp_unsigned("==", builder.and_(
+                                        builder.ptrtoint(x.data, intp), intp(size - 1)), intp(0)))
             with builder.if_else(on_items) as (aligned, unaligned):
                 with aligned:
                     rows_loops(True)
