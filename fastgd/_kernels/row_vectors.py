@@ -15,13 +15,14 @@ From memory this streams X at 0.88-1.04 of a plain read pass on one thread on a 
 W6 of the spec, AVX-512), where the tile kernel, with its folds and permutes, kept 0.35-0.54,
 and nothing needs prefetching there: the CPU's reorder window runs far enough ahead of the
 row at hand. A Zen 5 core reads memory faster than that window reaches: there the kernel
-prefetches each line of X ``ahead`` elements on (``_plan.prefetch_distance``). Such a pass also
-reads a row of ``LINES_MIN_VECTORS`` vectors or more as the whole lines it spans and makes its
-vectors by a permute each (``_whole_lines``, AVX-512): a row seldom starts on a line (numpy's
-large arrays start 16 bytes into one), and from memory a load that crosses a line costs the
-stream more than a permute does. w is then read from L1 each row, so that the row's vectors stay
-in registers for its gradient. The order of every sum is fixed by ``n`` and the dtype, so the
-same rows give the same bits on any CPU, wherever X starts, prefetching or not.
+prefetches each line of X ``ahead`` elements on (``_plan.prefetch_distance``). Such a pass, on a
+fit's one thread (``lines``), also reads a row of ``LINES_MIN_VECTORS`` vectors or more as the
+whole lines it spans and makes its vectors by a permute each (``_whole_lines``, AVX-512): a row
+seldom starts on a line (numpy's large arrays start 16 bytes into one), and from memory a load
+that crosses a line costs the stream more than a permute does. w is then read from L1 each row,
+so that the row's vectors stay in registers for its gradient. The order of every sum is fixed
+by ``n`` and the dtype, so the same rows give the same bits on any CPU, wherever X starts,
+prefetching or not.
 """
 from llvmlite import ir
 from numba import types
