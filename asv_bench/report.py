@@ -181,8 +181,9 @@ def workloads(names, repeat):
 def bounds(repeat):
     rows = []
     for name in ("W5", "W6"):
-        X, _ = make_problem(WORKLOADS[name])
-        it = WORKLOADS[name].iterations
+        w = WORKLOADS[name]
+        X, _ = make_problem(w)
+        it = w.iterations
         stream, floor = best_times(lambda: fma_passes(X.reshape(-1), it),
                                    lambda: read_passes(X.reshape(-1), it), repeat=repeat)
         rows.append([f"{name}: floor / two-FMA stream (the arithmetic alone)", floor / stream])
@@ -195,7 +196,6 @@ def bounds(repeat):
                          f"({ahead * X.itemsize // 1024} KiB ahead)", floor / prefetched])
         # A fit of `it` updates reads X it + 1 times (its J and gradient norm are those of the
         # returned w): the difference of two fits is what one more iteration costs.
-        w = WORKLOADS[name]
         longer, shorter, one_read = best_times(
             lambda: fit(w, n_threads=1), lambda: fit(w, n_threads=1, max_iter=0),
             lambda: read_passes(X.reshape(-1), 1), repeat=repeat)

@@ -114,8 +114,8 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
         # X must be aligned to its items (an unpickled buffer may not be: numba's type does not
         # say), so the pass looks at X's address, and at ``lines``, and keeps a loop of plain
         # loads beside.
-        lines = (ahead is not None and R == 1 and K >= LINES_MIN_VECTORS and per_vector == 1
-                 and 2 * K + LOOP_VECTORS <= register_count(features))
+        by_lines = (ahead is not None and R == 1 and K >= LINES_MIN_VECTORS and per_vector == 1
+                    and 2 * K + LOOP_VECTORS <= register_count(features))
 
         def keep(rows, lined):
             held = K if lined else 2 * K  # the sums, and w where it stays in registers
@@ -157,7 +157,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             their squares, then their share of the gradient."""
             bases = [builder.gep(x.data, [builder.mul(builder.add(row, intp(r)), intp(n))])
                      for r in range(count)]
-            rows = [_whole_lines(builder, base, vector, size, last) if lined
+            rows = [_whole_lines(builder, base, vector, size, K, last) if lined
                     else [load(base, o) for o in offsets] for base in bases]
             if lined:  # through a pointer LLVM cannot follow, so that it does not hoist them
                 stack = hidden(builder, w_vectors)
@@ -247,7 +247,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
             _by_y_stride(builder, ys, size,
                          lambda contiguous: rows_loop(contiguous, lined, w_vectors))
 
-        if lines:
+        if by_lines:
             on_items = builder.and_(context.cast(builder, args[10], sig.args[10], types.boolean),
                                     builder.icmp_unsigned("==", builder.and_(
                                         builder.ptrtoint(x.data, intp), intp(size - 1)), intp(0)))
@@ -274,14 +274,13 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
     return signature, codegen
 
 
-def _whole_lines(builder, base, vector, size, last):
-    """The vectors of the row at ``base`` (``size``-byte items) that start at its elements ``0,
-    L, ..., (K - 2) L`` and ``last = n - L``, each made by one permute (AVX-512's
+def _whole_lines(builder, base, vector, size, K, last):
+    """The ``K`` vectors of the row at ``base`` (``size``-byte items) that start at its elements
+    ``0, L, ..., (K - 2) L`` and ``last = n - L``, each made by one permute (AVX-512's
     ``vpermi2var``) of the two whole lines that it spans: no load crosses a line, and every line
     read holds an element of the row, so none lies outside X's pages. The lanes are the row's
     elements as unaligned loads would give them: the same bits."""
     L = vector.count
-    K = -(-(last + L) // L)
     i64 = ir.IntType(64)
     index = ir.VectorType(ir.IntType(8 * size), L)
     address = builder.ptrtoint(base, i64)
