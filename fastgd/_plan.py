@@ -113,10 +113,10 @@ def _ahead(kernel, X, streaming, loss):
             else prefetch_distance(X, kernel, loss))
 
 
-def make_spec(kernel, X, threads, streaming=False, loss=None):
-    """The pass spec of ``kernel`` for X (a Fortran-order X for ``fixed``) and ``loss`` (which
-    sets how far the row vectors prefetch); ``streaming``: the variant for X that streams from
-    memory, whatever X's size."""
+def make_spec(kernel, X, threads, block_rows, streaming=False, loss=None):
+    """The pass spec of ``kernel`` for X (a Fortran-order X for ``fixed``) read in blocks of
+    ``block_rows`` rows, and ``loss`` (which sets how far the row vectors prefetch);
+    ``streaming``: the variant for X that streams from memory, whatever X's size."""
     n = X.shape[1]
     if kernel == "fixed":
         return passes.FixedWidth((0,) * n)  # the tuple's length types the compiled variant
@@ -128,8 +128,8 @@ def make_spec(kernel, X, threads, streaming=False, loss=None):
         return passes.Tiles((0,) * n, _ahead(kernel, X, streaming, loss))
     if kernel == "columns":
         # A block's errors, one row per thread, a line or two clear between rows.
-        rows = block_rows(*X.shape)
-        return passes.Columns(np.empty((threads, rows + drivers.PADDING // X.itemsize), X.dtype))
+        return passes.Columns(np.empty((threads, block_rows + drivers.PADDING // X.itemsize),
+                                       X.dtype))
     return passes.Rows()
 
 
@@ -163,7 +163,8 @@ def _available(kernel, X, Y, loss, compiling=False, alone=False):
             x_type = numba.typeof(np.empty((min(X.shape[0], 2), X.shape[1]), X.dtype, order="F"))
         else:
             x_type = numba.typeof(X)
-        args = example_arguments(X[:1], Y[:1], make_spec(kernel, X, 1), loss, alone)
+        spec = make_spec(kernel, X, 1, block_rows(*X.shape))
+        args = example_arguments(X[:1], Y[:1], spec, loss, alone)
         signature = tuple(numba.typeof(arg) for arg in args)
         signature = signature[:2] + (x_type, numba.typeof(Y)) + signature[4:]
         _ready[key] = ready(drivers.descend, signature)
@@ -267,8 +268,8 @@ def plan(X, Y, loss, max_iter, n_threads, kernel=None, *, alone=True, streaming=
     rows = block_rows(m, n)
     alone = (alone and alone_ready and kernel == "fixed" and threads == 1 and m <= rows
              and k == 1)
-    made = Plan(kernel, make_spec(kernel, X, threads, streaming, loss), X, Y, threads, rows, alone,
-                descent_types(kernel, X, Y, loss, alone, streaming=streaming))
+    made = Plan(kernel, make_spec(kernel, X, threads, rows, streaming, loss), X, Y, threads,
+                rows, alone, descent_types(kernel, X, Y, loss, alone, streaming=streaming))
     if key is not None:
         if len(_plans) >= MEMO_PLANS:
             _plans.clear()
@@ -297,7 +298,7 @@ def _of(known, as_given, X, Y):
     if not as_given:
         X, Y = _read_by(kernel, writable_alias(X), 1), writable_alias(Y)
     if kernel == "columns":
-        spec = make_spec(kernel, X, 1)
+        spec = make_spec(kernel, X, 1, known.block_rows)
     return new_tuple(Plan, (kernel, spec, X, Y, known.threads, known.block_rows, known.alone,
                             known.types))
 

@@ -428,7 +428,8 @@ def _chunk_sums(Wt, b, loss, block_rows, X, Y, W, offset):
     gb, values = np.zeros((1, blocks, k)), np.zeros((1, blocks))
     if m:
         X, Y = _plan.writable_alias(X), _plan.writable_alias(Y)
-        spec = _plan.make_spec(_plan.choose(X, Y, loss, 1, in_place=True), X, 1, loss=loss)
+        spec = _plan.make_spec(_plan.choose(X, Y, loss, 1, in_place=True), X, 1, block_rows,
+                               loss=loss)
         no_columns = np.empty(0)
         settings = drivers.Settings(1.0, 1, 0.0, BLOWUP, 0.0, 0.0, 1.0, block_rows, no_columns,
                                     no_columns, True)

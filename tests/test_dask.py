@@ -81,6 +81,16 @@ def test_bits_repeat_for_a_chunking_and_one_chunk_is_fit_linear():
     assert np.array_equal(whole.w, alone.w) and whole.b == alone.b
 
 
+def test_fortran_order_chunks_of_many_features():
+    # Such chunks go to the columns pass, whose scratch must hold a block of the whole X's
+    # rows (the blocks are X's), not of the chunk's: a chunk's own are fewer.
+    X, y = problem(m=6000, n=20)
+    Xd = da.from_array(X, chunks=(1000, -1)).map_blocks(np.asfortranarray)
+    assert Xd.to_delayed()[0, 0].compute().flags.f_contiguous
+    expected = fastgd.fit_linear(X, y, max_iter=100)
+    close(fd.fit_linear(Xd, da.from_array(y, chunks=1000), max_iter=100), expected)
+
+
 def test_numpy_input_and_gram_solver():
     X, y = problem(m=3000)
     close(fd.fit_linear(X, y, max_iter=100), fastgd.fit_linear(X, y, max_iter=100))
