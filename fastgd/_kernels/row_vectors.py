@@ -13,16 +13,16 @@ registers from row to row, where the CPU has enough of them.
 Every instruction of a row is a vertical vector operation but for the one sum across lanes.
 From memory this streams X at 0.88-1.04 of a plain read pass on one thread on a Zen 4 (W5 and
 W6 of the spec, AVX-512), where the tile kernel, with its folds and permutes, kept 0.35-0.54,
-and nothing needs prefetching there: the CPU's reorder window runs far enough ahead of the
-row at hand. A Zen 5 core reads memory faster than that window reaches: there the kernel
-prefetches each line of X ``ahead`` elements on (``_plan.prefetch_distance``). Such a pass, on a
-fit's one thread (``lines``), also reads a row of ``LINES_MIN_VECTORS`` vectors or more as the
-whole lines it spans and makes its vectors by a permute each (``_whole_lines``, AVX-512): a row
-seldom starts on a line (numpy's large arrays start 16 bytes into one), and from memory a load
-that crosses a line costs the stream more than a permute does. w is then read from L1 each row,
-so that the row's vectors stay in registers for its gradient. The order of every sum is fixed
-by ``n`` and the dtype, so the same rows give the same bits on any CPU, wherever X starts,
-prefetching or not.
+and nothing needs prefetching there: the CPU's reorder window runs far enough ahead of the row
+at hand. A Zen 5 core reads memory faster than that window reaches: there the kernel prefetches
+each line of X ``ahead`` elements on (``_plan.prefetch_distance``). Such a pass, on a fit's one
+thread (``lines``), also reads a row of ``LINES_MIN_VECTORS`` vectors or more as the whole lines
+it spans and makes its vectors by a permute each (``_whole_lines``, AVX-512): a row seldom
+starts on a line (numpy's large arrays start 16 bytes into one), and from memory a load that
+crosses a line costs the stream more than a permute does. w is then read from L1 each row, so
+that the row's vectors stay in registers for its gradient, and the targets are prefetched as
+many rows on as X. The order of every sum is fixed by ``n`` and the dtype, so the same rows give
+the same bits on any CPU, wherever X starts, prefetching or not.
 """
 from llvmlite import ir
 from numba import types
@@ -34,7 +34,7 @@ from .losses import Huber, Logistic, Squared
 from .prefetch import emit_prefetch
 from .registers import LOOP_VECTORS, hidden, register_bytes, register_count, target_features
 from .tiles import (_EXACT, _I32, VECTOR_BYTES, _add_errors, _arguments, _by_y_stride, _fma, _fold,
-                    _indices, _lane_sum, _splat, _takes, _targets, lanes)
+                    _indices, _lane_sum, _splat, _takes, _target_address, _targets, lanes)
 
 
 #: Rows that one step of the loop takes where a row is at most FOLD_MAX_VECTORS vectors:
@@ -116,6 +116,7 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
         # loads beside.
         by_lines = (ahead is not None and R == 1 and K >= LINES_MIN_VECTORS and per_vector == 1
                     and 2 * K + LOOP_VECTORS <= register_count(features))
+        rows_ahead = builder.sdiv(ahead, intp(n)) if by_lines else None  # y's hint, in rows
 
         def keep(rows, lined):
             held = K if lined else 2 * K  # the sums, and w where it stays in registers
@@ -169,6 +170,10 @@ def row_vector_pass(typingctx, X, y, w, bias, start, stop, g, ahead, width, loss
                 for offset in range(0, count * n, L):
                     emit_prefetch(builder, builder.gep(bases[0],
                                                        [builder.add(ahead, intp(offset))]))
+                if lined:  # and, on a fit's one thread, the targets as many rows on: a miss
+                    # in y's stream would hold up a row's error (a team ran slower with them)
+                    emit_prefetch(builder, _target_address(builder, ys,
+                                                           builder.add(row, rows_ahead)))
             totals = []
             for xv in rows:
                 partial = [builder.fmul(xv[k], wv[k], flags=_EXACT) for k in range(min(K, 2))]

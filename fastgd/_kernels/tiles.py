@@ -118,11 +118,17 @@ def _fold(builder, vectors):
     return vector
 
 
+def _target_address(builder, ys, row):
+    """Where target ``row`` of the 1-D array ``ys`` lies (a byte pointer)."""
+    step = builder.extract_value(ys.strides, 0)
+    return builder.gep(builder.bitcast(ys.data, _BYTE_POINTER), [builder.mul(row, step)])
+
+
 def _targets(builder, ys, row, kind, contiguous):
     """``kind.count`` targets of the 1-D array ``ys`` from ``row`` on, as a vector of ``kind``:
     one load where y is ``contiguous``, else one load per row, a stride apart."""
     step = builder.extract_value(ys.strides, 0)
-    first = builder.gep(builder.bitcast(ys.data, _BYTE_POINTER), [builder.mul(row, step)])
+    first = _target_address(builder, ys, row)
     if contiguous:
         return builder.load(builder.bitcast(first, kind.as_pointer()), align=1)
     values = ir.Constant(kind, None)
